@@ -1,0 +1,1 @@
+//! gort's procedural macros.

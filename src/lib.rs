@@ -1,0 +1,3 @@
+//! gort: an async runtime for Rust that reinterprets the Go runtime.
+
+pub use gort_core::{coop, wait};
