@@ -52,8 +52,6 @@ pub enum WaitReason {
     JoinWait,
     /// Waiting on a `spawn_blocking` result.
     BlockingWait,
-    /// Another wait, named by the crate that recorded it.
-    Other(&'static str) = 255,
 }
 
 impl WaitReason {
@@ -76,8 +74,37 @@ impl WaitReason {
             WaitReason::OnceWait => "sync.Once.Do",
             WaitReason::JoinWait => "task join",
             WaitReason::BlockingWait => "blocking pool",
-            WaitReason::Other(s) => s,
         }
+    }
+}
+
+impl WaitReason {
+    /// Every reason, indexed by its discriminant (for decoding the `u8`
+    /// stored in a task header).
+    const ALL: [WaitReason; 16] = [
+        WaitReason::Unknown,
+        WaitReason::ChanReceive,
+        WaitReason::ChanSend,
+        WaitReason::Select,
+        WaitReason::SelectNoCases,
+        WaitReason::Sleep,
+        WaitReason::IoWait,
+        WaitReason::MutexLock,
+        WaitReason::RwMutexRLock,
+        WaitReason::RwMutexLock,
+        WaitReason::WaitGroupWait,
+        WaitReason::CondWait,
+        WaitReason::SemAcquire,
+        WaitReason::OnceWait,
+        WaitReason::JoinWait,
+        WaitReason::BlockingWait,
+    ];
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        Self::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(WaitReason::Unknown)
     }
 }
 
@@ -119,5 +146,9 @@ mod tests {
         assert_eq!(take_wait_reason(), WaitReason::ChanSend);
         assert_eq!(take_wait_reason(), WaitReason::Unknown);
         assert_eq!(WaitReason::IoWait.to_string(), "IO wait");
+        for (i, r) in WaitReason::ALL.iter().enumerate() {
+            assert_eq!(*r as u8 as usize, i, "ALL is indexed by discriminant");
+            assert_eq!(WaitReason::from_u8(i as u8), *r);
+        }
     }
 }
