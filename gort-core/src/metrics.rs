@@ -1,0 +1,62 @@
+//! Scheduler counters: relaxed atomics, read without stopping anything
+//! (Go's runtime/metrics spirit).
+
+use std::sync::atomic::AtomicU64;
+
+/// Event counters of one runtime.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) completed: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) global_takes: AtomicU64,
+    pub(crate) overflows: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
+    /// Ps retaken by the monitor from a poll that ran too long.
+    pub(crate) handoffs: AtomicU64,
+    /// Ps handed off by `block_in_place`.
+    pub(crate) handoffs_blocking: AtomicU64,
+    pub(crate) forced_yields: AtomicU64,
+}
+
+/// A snapshot of a runtime's scheduler counters (relaxed reads; Go's
+/// runtime/metrics spirit: reading never stops anything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Number of Ps.
+    pub procs: usize,
+    /// Live tasks (spawned, not completed).
+    pub live_tasks: usize,
+    /// Tasks spawned.
+    pub spawned: u64,
+    /// Tasks completed (finished, panicked or cancelled).
+    pub completed: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// Successful steals from another P's queue.
+    pub steals: u64,
+    /// Takes from the global queue.
+    pub global_takes: u64,
+    /// Local queues that overflowed half into the global queue.
+    pub overflows: u64,
+    /// Times an M released its P for lack of work.
+    pub parks: u64,
+    /// Times an idle M was woken with a P.
+    pub unparks: u64,
+    /// Ps the monitor retook from a poll that ran over 10 ms.
+    pub monitor_handoffs: u64,
+    /// Ps handed off by `block_in_place`.
+    pub blocking_handoffs: u64,
+    /// Times a leaf future returned `Pending` because the budget ran out.
+    pub budget_forced_yields: u64,
+    /// Tasks in the global queue now.
+    pub global_queue_depth: usize,
+    /// Tasks queued on each P now (local queue, runnext, yielded).
+    pub local_queue_depth: Vec<usize>,
+    /// Threads of the blocking pool now.
+    pub blocking_threads: usize,
+    /// Worker threads (Ms) alive now.
+    pub workers: usize,
+}

@@ -1,0 +1,339 @@
+//! P, the processor (Go's `p`): the right to run tasks, with its own run
+//! queue.
+//!
+//! There are `GOMAXPROCS` Ps. An M (worker thread) must own a P to run
+//! tasks. A P owns a 256-slot local run queue (`queue.rs`), the `runnext`
+//! slot, the `yield_now` list and its counters. Other Ps steal from its
+//! queue through the shared [`Steal`] handle and its `runnext` atomically.
+//!
+//! Ownership is the `status` word: `owner M id << 8 | state`.
+//! - `IDLE`: on the idle list, nobody owns it (Go's `_Pidle`);
+//! - `RUNNING`: the owner M is in scheduler code and may touch the owner-only
+//!   fields (Go's `_Prunning`);
+//! - `POLLING`: the owner M is inside a task's poll. The monitor may retake
+//!   the P with a CAS from `POLLING`, exactly as Go's sysmon retakes a P in
+//!   `_Psyscall`: a future cannot be preempted, but the P (and the tasks
+//!   queued on it) can be handed to another M. The polling M itself uses its
+//!   P during the poll (spawn, wakes into `runnext`) by CAS'ing back to
+//!   `RUNNING` for the duration of the access ([`P::acquire_in_poll`]).
+//!
+//! The owner id in the word makes those CASes immune to ABA: an M whose P
+//! was retaken cannot mistake the next owner's `POLLING` for its own.
+//!
+//! `runnext` (Go's `pp.runnext`): a task readied by the running task (spawned
+//! or woken) runs next, ahead of the local queue, inheriting the time slice.
+//! Go bounds such a chain by the 10 ms slice; gort bounds it by count,
+//! [`RUNNEXT_STREAK_MAX`], so a ping-pong pair cannot starve the local queue.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{
+    AtomicPtr, AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
+
+use crate::inject::Inject;
+use crate::queue::{self, Local, Steal};
+use crate::task::raw::Header;
+use crate::task::Notified;
+
+/// On the idle list, unowned.
+pub(crate) const P_IDLE: u64 = 0;
+/// Owned by an M that is in scheduler code.
+pub(crate) const P_RUNNING: u64 = 1;
+/// Owned by an M that is inside a task poll; retakable.
+pub(crate) const P_POLLING: u64 = 2;
+const STATE_MASK: u64 = 0xff;
+
+/// The owner id the monitor uses while it holds a retaken P.
+pub(crate) const MONITOR_ID: u64 = 0;
+
+/// How many tasks in a row may be taken from `runnext` before the local
+/// queue's head gets a turn. Go lets a runnext chain run for one 10 ms time
+/// slice; counting instead of timing keeps the scheduler free of clock
+/// reads. 3 is tokio's figure for its LIFO slot: a request/response pair
+/// keeps its cache-hot hand-off, and a queued task waits at most three
+/// hand-offs.
+pub(crate) const RUNNEXT_STREAK_MAX: u32 = 3;
+
+/// Owner-only state: touched by the M that owns the P (status `RUNNING`).
+pub(crate) struct Owned {
+    pub(crate) local: Local<Notified>,
+    /// Tasks taken from `runnext` in a row.
+    runnext_streak: u32,
+    /// Tasks that called `yield_now`, with the global queue's push count at
+    /// the time: each may run again once the local queue is empty and
+    /// everything that was in the global queue then has been taken.
+    yielded: VecDeque<(u64, Notified)>,
+}
+
+pub(crate) struct P {
+    status: AtomicU64,
+    runnext: AtomicPtr<Header>,
+    pub(crate) steal: Steal<Notified>,
+    owned: UnsafeCell<Owned>,
+    /// Go's `schedtick`: tasks run that did not inherit a time slice.
+    /// Written by the owner only.
+    pub(crate) schedtick: AtomicU64,
+    /// Every poll, runnext included; the monitor watches it to find a poll
+    /// that holds the P too long. Written by the owner only.
+    pub(crate) poll_seq: AtomicU64,
+    /// Size of the local queue plus runnext, refreshed by the owner after
+    /// each change so readers (schedtrace, metrics) need no owner access.
+    pub(crate) queue_len: AtomicUsize,
+}
+
+// SAFETY: `owned` is only accessed by the M that owns the P according to
+// `status` (see the module doc); everything else is atomic.
+unsafe impl Sync for P {}
+// SAFETY: as above.
+unsafe impl Send for P {}
+
+impl P {
+    pub(crate) fn new() -> P {
+        let (steal, local) = queue::local();
+        P {
+            status: AtomicU64::new(P_IDLE),
+            runnext: AtomicPtr::new(ptr::null_mut()),
+            steal,
+            owned: UnsafeCell::new(Owned {
+                local,
+                runnext_streak: 0,
+                yielded: VecDeque::new(),
+            }),
+            schedtick: AtomicU64::new(0),
+            poll_seq: AtomicU64::new(0),
+            queue_len: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn status(&self) -> (u64, u64) {
+        let s = self.status.load(Acquire);
+        (s >> 8, s & STATE_MASK)
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.status.load(Acquire) & STATE_MASK == P_IDLE
+    }
+
+    /// Marks the P owned by M `m` (from the idle list or a hand-off).
+    pub(crate) fn set_owner(&self, m: u64) {
+        self.status.store(m << 8 | P_RUNNING, Release);
+    }
+
+    pub(crate) fn set_idle(&self) {
+        self.status.store(P_IDLE, Release);
+    }
+
+    /// The owner is about to poll a task.
+    pub(crate) fn enter_poll(&self, m: u64) {
+        self.status.store(m << 8 | P_POLLING, Release);
+    }
+
+    /// The owner's poll returned, or it wants its P during the poll. Fails
+    /// if the monitor retook the P meanwhile.
+    pub(crate) fn acquire_in_poll(&self, m: u64) -> bool {
+        self.status
+            .compare_exchange(m << 8 | P_POLLING, m << 8 | P_RUNNING, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// The monitor takes a P whose owner `m` is stuck in a poll.
+    pub(crate) fn retake(&self, m: u64) -> bool {
+        self.status
+            .compare_exchange(
+                m << 8 | P_POLLING,
+                MONITOR_ID << 8 | P_RUNNING,
+                AcqRel,
+                Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Owner-only state.
+    ///
+    /// # Safety
+    /// The caller owns the P (status `RUNNING` with its id) and holds no
+    /// other reference obtained from this method.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn owned(&self) -> &mut Owned {
+        // SAFETY: per the caller, ownership of the P serialises access.
+        unsafe { &mut *self.owned.get() }
+    }
+
+    /// Whether the P has any queued task (readable by anyone).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.steal.is_empty() || !self.runnext.load(Acquire).is_null()
+    }
+
+    fn update_len(&self, o: &Owned) {
+        let rn = usize::from(!self.runnext.load(Relaxed).is_null());
+        self.queue_len
+            .store(o.local.len() + rn + o.yielded.len(), Relaxed);
+    }
+
+    /// runqput: `next` puts the task in `runnext`, kicking the previous
+    /// occupant to the tail. Returns true if the local queue overflowed
+    /// into the global queue.
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn runq_put(&self, task: Notified, next: bool, inject: &Inject) -> bool {
+        // SAFETY: the caller owns the P.
+        let o = unsafe { self.owned() };
+        let mut task = task;
+        if next {
+            let new = <Notified as queue::Item>::into_raw(task)
+                .cast::<Header>()
+                .as_ptr();
+            let old = self.runnext.swap(new, AcqRel);
+            match NonNull::new(old) {
+                None => {
+                    self.update_len(o);
+                    return false;
+                }
+                // SAFETY: a non-null runnext owns one reference, now ours.
+                Some(old) => task = unsafe { <Notified as queue::Item>::from_raw(old.cast()) },
+            }
+        }
+        let overflowed = o.local.push_back_or_overflow(task, inject);
+        self.update_len(o);
+        overflowed
+    }
+
+    /// runqget: the next task to run and whether it inherits the time
+    /// slice (came from `runnext`).
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn runq_get(&self) -> Option<(Notified, bool)> {
+        // SAFETY: the caller owns the P.
+        let o = unsafe { self.owned() };
+        if o.runnext_streak < RUNNEXT_STREAK_MAX || o.local.is_empty() {
+            if let Some(t) = self.take_runnext() {
+                o.runnext_streak += 1;
+                self.update_len(o);
+                return Some((t, true));
+            }
+        }
+        o.runnext_streak = 0;
+        let t = o.local.pop();
+        self.update_len(o);
+        t.map(|t| (t, false))
+    }
+
+    /// Whether `runnext` holds a task.
+    pub(crate) fn has_runnext(&self) -> bool {
+        !self.runnext.load(Acquire).is_null()
+    }
+
+    /// Free slots in the local queue.
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn free_slots(&self) -> usize {
+        // SAFETY: the caller owns the P.
+        unsafe { self.owned() }.local.remaining_slots()
+    }
+
+    /// Takes `runnext` (owner, or a thief on the last stealing round).
+    pub(crate) fn take_runnext(&self) -> Option<Notified> {
+        if self.runnext.load(Relaxed).is_null() {
+            return None;
+        }
+        let p = self.runnext.swap(ptr::null_mut(), AcqRel);
+        // SAFETY: a non-null runnext owns one reference, now ours.
+        NonNull::new(p).map(|p| unsafe { <Notified as queue::Item>::from_raw(p.cast()) })
+    }
+
+    /// Parks a task that called `yield_now` until the others had a turn.
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn push_yielded(&self, task: Notified, inject: &Inject) {
+        // SAFETY: the caller owns the P.
+        let o = unsafe { self.owned() };
+        o.yielded.push_back((inject.pushed(), task));
+        self.update_len(o);
+    }
+
+    /// Moves yielded tasks whose turn has come into the local queue (call
+    /// when the local queue is empty). Returns whether any moved.
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn release_yielded(&self, inject: &Inject, force: bool) -> bool {
+        // SAFETY: the caller owns the P.
+        let o = unsafe { self.owned() };
+        let popped = inject.popped();
+        let mut moved = false;
+        while let Some((mark, _)) = o.yielded.front() {
+            if !force && *mark > popped && !inject.is_empty() {
+                break;
+            }
+            let (_, t) = o.yielded.pop_front().expect("front exists");
+            o.local.push_back_or_overflow(t, inject);
+            moved = true;
+        }
+        self.update_len(o);
+        moved
+    }
+
+    /// Whether tasks are waiting in the yield list.
+    ///
+    /// # Safety
+    /// The caller owns the P.
+    pub(crate) unsafe fn has_yielded(&self) -> bool {
+        // SAFETY: the caller owns the P.
+        !unsafe { self.owned() }.yielded.is_empty()
+    }
+
+    /// Puts a batch taken from the global queue into the local queue.
+    ///
+    /// # Safety
+    /// The caller owns the P, and the batch fits ([`P::free_slots`]).
+    pub(crate) unsafe fn push_batch(&self, batch: Vec<Notified>) {
+        // SAFETY: the caller owns the P.
+        let o = unsafe { self.owned() };
+        o.local.push_back_batch(batch.into_iter());
+        self.update_len(o);
+    }
+
+    /// Steals half of this P's queue into `thief`'s local queue and returns
+    /// one task to run.
+    ///
+    /// # Safety
+    /// The caller owns `thief`, which is not `self`.
+    pub(crate) unsafe fn steal_into(&self, thief: &P) -> Option<Notified> {
+        // SAFETY: the caller owns `thief`.
+        let o = unsafe { thief.owned() };
+        let t = self.steal.steal_into(&mut o.local);
+        thief.update_len(o);
+        t
+    }
+
+    /// Empties every queue of the P (shutdown; the P is not running).
+    ///
+    /// # Safety
+    /// The caller owns the P or no M runs any more.
+    pub(crate) unsafe fn drain(&self) -> Vec<Notified> {
+        let mut out = Vec::new();
+        out.extend(self.take_runnext());
+        // SAFETY: per the caller.
+        let o = unsafe { self.owned() };
+        while let Some(t) = o.local.pop() {
+            out.push(t);
+        }
+        out.extend(o.yielded.drain(..).map(|(_, t)| t));
+        self.update_len(o);
+        out
+    }
+}
+
+impl Drop for P {
+    fn drop(&mut self) {
+        // A runnext left at drop (runtime torn down) still owns a reference.
+        drop(self.take_runnext());
+    }
+}

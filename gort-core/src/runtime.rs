@@ -1,0 +1,510 @@
+//! `Runtime`, `Builder` and `Handle`: building, entering and shutting
+//! down a runtime.
+//!
+//! A runtime is the shared scheduler state (`sched.rs`), the monitor thread
+//! and Ms started on demand. `block_on` drives one future on the calling
+//! thread, which holds no P: tasks it spawns go to the global queue and an
+//! M picks them up, as a goroutine readied from outside Go would.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use crate::context;
+use crate::driver::{Driver, ParkDriver, Timers};
+use crate::sched::{Config, Shared};
+use crate::task::JoinHandle;
+
+/// Go's `_MaxGomaxprocs`: the largest number of Ps a runtime may have.
+pub const MAX_PROCS: usize = 1024;
+
+/// Default cap on blocking-pool threads (tokio's figure).
+const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = gort_core::runtime::Builder::new().procs(2).build().unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    procs: Option<usize>,
+    max_blocking_threads: usize,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    thread_stack_size: Option<usize>,
+    handoff_after: Duration,
+    driver: Option<Arc<dyn Driver>>,
+    timers: Option<Arc<dyn Timers>>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("procs", &self.procs)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: `GORT_MAXPROCS` Ps if set, else one per
+    /// available CPU; up to 512 blocking threads.
+    pub fn new() -> Builder {
+        Builder {
+            procs: None,
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            thread_name: Arc::new(|| "gort-worker".to_string()),
+            thread_stack_size: None,
+            handoff_after: crate::monitor::FORCE_HANDOFF,
+            driver: None,
+            timers: None,
+        }
+    }
+
+    /// Sets the number of Ps (Go's `GOMAXPROCS`), overriding
+    /// `GORT_MAXPROCS`. `build` fails on 0 or more than [`MAX_PROCS`].
+    pub fn procs(&mut self, n: usize) -> &mut Builder {
+        self.procs = Some(n);
+        self
+    }
+
+    /// Caps the threads of the `spawn_blocking` pool. `build` fails on 0.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Names the runtime's threads.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// Names the runtime's threads with a function called for each new one.
+    pub fn thread_name_fn(
+        &mut self,
+        f: impl Fn() -> String + Send + Sync + 'static,
+    ) -> &mut Builder {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Stack size of the runtime's threads (the platform default otherwise).
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// How long one poll may hold its P before the monitor hands the P (and
+    /// the tasks queued on it) to another worker thread. Go's figure, and
+    /// the default, is 10 ms. A longer value trades the latency of the
+    /// other tasks for fewer threads when polls legitimately run long.
+    /// `build` fails on zero.
+    pub fn handoff_after(&mut self, d: Duration) -> &mut Builder {
+        self.handoff_after = d;
+        self
+    }
+
+    /// Installs the event source idle Ms block in (the driver seam; gort-net
+    /// installs its poller here). Defaults to [`ParkDriver`].
+    pub fn driver(&mut self, driver: Arc<dyn Driver>) -> &mut Builder {
+        self.driver = Some(driver);
+        self
+    }
+
+    /// Installs the per-P timer hook (gort-time installs its heaps here).
+    pub fn timers(&mut self, timers: Arc<dyn Timers>) -> &mut Builder {
+        self.timers = Some(timers);
+        self
+    }
+
+    /// Builds the runtime. Fails with `InvalidInput` on a bad setting or a
+    /// bad `GORT_MAXPROCS` (the message names the variable and the value).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let procs = match self.procs {
+            Some(n) => check_procs(n)
+                .map_err(|why| invalid(format!("Builder::procs({n}) is not valid: {why}")))?,
+            None => match crate::config::maxprocs_from_env()? {
+                Some(n) => n,
+                None => crate::config::default_procs(),
+            },
+        };
+        if self.max_blocking_threads == 0 {
+            return Err(invalid(
+                "Builder::max_blocking_threads(0) is not valid: expected at least 1".to_string(),
+            ));
+        }
+        if self.handoff_after.is_zero() {
+            return Err(invalid(
+                "Builder::handoff_after(0) is not valid: expected a positive duration".to_string(),
+            ));
+        }
+        let driver = self
+            .driver
+            .clone()
+            .unwrap_or_else(|| Arc::new(ParkDriver::new()));
+        let timers = self.timers.clone();
+        if let Some(t) = &timers {
+            t.resize(procs);
+        }
+        let config = Config {
+            thread_name: self.thread_name.clone(),
+            thread_stack_size: self.thread_stack_size,
+            handoff_after: self.handoff_after,
+        };
+        let shared = Arc::new(Shared::new(
+            procs,
+            driver,
+            timers,
+            self.max_blocking_threads,
+            config,
+        ));
+        let mon = shared.clone();
+        let monitor = thread::Builder::new()
+            .name("gort-monitor".to_string())
+            .spawn(move || crate::monitor::run(mon))?;
+        Ok(Runtime {
+            handle: Handle { shared },
+            monitor: Some(monitor),
+        })
+    }
+}
+
+pub(crate) fn check_procs(n: usize) -> Result<usize, String> {
+    if n == 0 || n > MAX_PROCS {
+        Err(format!("expected a whole number from 1 to {MAX_PROCS}"))
+    } else {
+        Ok(n)
+    }
+}
+
+pub(crate) fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// A running gort runtime: its Ps, Ms, monitor and blocking pool.
+///
+/// Dropping it shuts it down: every M is stopped and joined, every task
+/// still alive is cancelled (its future dropped exactly once) and the
+/// blocking pool waits for the closures that already run.
+pub struct Runtime {
+    handle: Handle,
+    monitor: Option<thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("procs", &self.handle.shared.nprocs())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime
+    /// entered: tasks it spawns run on the runtime's Ms.
+    ///
+    /// # Panics
+    /// When called from a task running on a runtime (it would block a P);
+    /// use `.await`, or `block_in_place(|| handle.block_on(f))`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Shuts down, waiting at most `timeout` for threads still busy (a
+    /// task stuck in a poll, a blocking closure); those are left to finish
+    /// on their own.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.handle.shared.shutdown(Some(timeout));
+        self.join_monitor();
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn join_monitor(&mut self) {
+        if let Some(m) = self.monitor.take() {
+            let _ = m.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if crate::worker::with_current_m(|m| {
+            m.is_some_and(|m| Arc::ptr_eq(&m.shared, &self.handle.shared))
+        }) {
+            panic!(
+                "gort: a Runtime was dropped from inside one of its own tasks; it cannot \
+                 join its own worker. Drop it from outside, or call shutdown_background()."
+            );
+        }
+        self.handle.shared.shutdown(None);
+        self.join_monitor();
+    }
+}
+
+/// A cheap, cloneable reference to a runtime.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("procs", &self.shared.nprocs())
+            .finish()
+    }
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no gort runtime is running on this thread")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    /// The runtime this thread is in.
+    ///
+    /// # Panics
+    /// Outside a runtime (not a worker, not inside `block_on`).
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(_) => panic!(
+                "gort::runtime::Handle::current() called outside a gort runtime: call it from a \
+                 task, inside Runtime::block_on, or after Handle::enter"
+            ),
+        }
+    }
+
+    /// The runtime this thread is in, if any.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(|h| h.cloned()).ok_or(TryCurrentError(()))
+    }
+
+    /// Makes this runtime current on this thread until the guard drops, so
+    /// `gort::spawn` works from plain threads.
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _guard: context::enter(self.clone()),
+        }
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(self, future, None, Location::caller())
+    }
+
+    /// Runs `f` on the blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::spawn_blocking(self, f, Location::caller())
+    }
+
+    /// Number of Ps.
+    pub fn procs(&self) -> usize {
+        self.shared.nprocs()
+    }
+
+    /// Number of live tasks (Go's `NumGoroutine`).
+    pub fn num_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    /// Every live task with its state, wait reason, wait time, name and
+    /// spawn location (Go's goroutine dump).
+    ///
+    /// ```
+    /// let rt = gort_core::runtime::Builder::new().procs(1).build().unwrap();
+    /// let dump = rt.block_on(async {
+    ///     let _h = gort_core::task::Builder::new().name("sleeper").spawn(std::future::pending::<()>());
+    ///     gort_core::yield_now().await;
+    ///     gort_core::runtime::Handle::current().dump_tasks()
+    /// });
+    /// assert!(dump.contains("\"sleeper\" [waiting"), "{dump}");
+    /// ```
+    pub fn dump_tasks(&self) -> String {
+        crate::dump::dump(&self.shared)
+    }
+
+    /// A snapshot of the scheduler's counters.
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        use std::sync::atomic::Ordering::Relaxed;
+        let sh = &*self.shared;
+        let c = &sh.counters;
+        crate::metrics::RuntimeMetrics {
+            procs: sh.nprocs(),
+            live_tasks: sh.owned.len(),
+            spawned: c.spawned.load(Relaxed),
+            completed: c.completed.load(Relaxed),
+            polls: sh.procs.iter().map(|p| p.poll_seq.load(Relaxed)).sum(),
+            steals: c.steals.load(Relaxed),
+            global_takes: c.global_takes.load(Relaxed),
+            overflows: c.overflows.load(Relaxed),
+            parks: c.parks.load(Relaxed),
+            unparks: c.unparks.load(Relaxed),
+            monitor_handoffs: c.handoffs.load(Relaxed),
+            blocking_handoffs: c.handoffs_blocking.load(Relaxed),
+            budget_forced_yields: c.forced_yields.load(Relaxed),
+            global_queue_depth: sh.inject.len(),
+            local_queue_depth: sh.procs.iter().map(|p| p.queue_len.load(Relaxed)).collect(),
+            blocking_threads: sh.blocking.threads(),
+            workers: sh.threads_alive.load(Relaxed),
+        }
+    }
+
+    /// Go's `wakeNetPoller`: a timer due at `when` was added; make sure an
+    /// M wakes up for it. For the timer hook (gort-time).
+    pub fn wake_netpoller(&self, when: std::time::Instant) {
+        self.shared.wake_netpoller(when);
+    }
+
+    /// The installed driver, if it is of type `T` (for gort-net).
+    pub fn driver_as<T: Driver>(&self) -> Option<&T> {
+        let d: &dyn std::any::Any = &*self.shared.driver;
+        d.downcast_ref::<T>()
+    }
+
+    /// The installed timer hook, if it is of type `T` (for gort-time).
+    pub fn timers_as<T: Timers>(&self) -> Option<&T> {
+        let t: &dyn std::any::Any = &**self.shared.timers.as_ref()?;
+        t.downcast_ref::<T>()
+    }
+
+    /// The index of the P the calling thread owns, if it is one of this
+    /// runtime's Ms holding a P (the timer hook puts timers there).
+    pub fn current_proc(&self) -> Option<usize> {
+        crate::worker::with_current_m(|m| {
+            m.filter(|m| Arc::ptr_eq(&m.shared, &self.shared))
+                .and_then(|m| m.p_index())
+        })
+    }
+
+    /// Runs `future` to completion on the current thread.
+    ///
+    /// # Panics
+    /// When called from a task running on a runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if crate::worker::with_current_m(|m| m.is_some_and(|m| m.has_p())) || context::in_block_on()
+        {
+            panic!(
+                "gort: block_on called from a thread that is already driving a runtime (a task, \
+                 or inside block_on). Blocking here would stall a P. Use `.await` instead, or \
+                 wrap the call in gort::block_in_place(|| handle.block_on(fut)) or run it with \
+                 gort::spawn_blocking."
+            );
+        }
+        let _enter = context::enter(self.clone());
+        let _depth = context::enter_block_on();
+        let notify = Arc::new(ThreadNotify {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        });
+        let waker = Waker::from(notify.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(v) = crate::coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+                return v;
+            }
+            crate::wait::take_wait_reason();
+            while !notify.notified.swap(false, AcqRel) {
+                thread::park();
+            }
+        }
+    }
+}
+
+/// Keeps a runtime entered; see [`Handle::enter`].
+pub struct EnterGuard {
+    _guard: context::EnterGuard,
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
+struct ThreadNotify {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for ThreadNotify {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, AcqRel) {
+            self.thread.unpark();
+        }
+    }
+}

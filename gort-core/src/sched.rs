@@ -1,0 +1,370 @@
+//! The scheduler's shared state (Go's `schedt` plus `allp`), and the
+//! operations every thread uses on it: making a task runnable (`ready`,
+//! `newproc`), waking an M (`wakep`), handing a P to another M
+//! (`handoffp`), and shutting down.
+//!
+//! The M loop (`schedule` / `findRunnable`) is in `worker.rs`; the monitor
+//! (`sysmon`) in `monitor.rs`.
+
+use std::panic::Location;
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, SeqCst},
+};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::blocking::BlockingPool;
+use crate::driver::{Driver, Timers};
+use crate::idle::{Assignment, Idle, StartM};
+use crate::inject::Inject;
+use crate::metrics::Counters;
+use crate::monitor::MonitorShared;
+use crate::processor::P;
+use crate::runtime::Handle;
+use crate::task::list::OwnedTasks;
+use crate::task::{self, JoinHandle, Notified, RawTask, Schedule};
+use crate::worker;
+
+/// Configuration fixed at build.
+pub(crate) struct Config {
+    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) thread_stack_size: Option<usize>,
+    /// A poll holding its P longer than this gets the P handed off.
+    pub(crate) handoff_after: std::time::Duration,
+}
+
+pub(crate) struct Shared {
+    pub(crate) procs: Box<[P]>,
+    pub(crate) inject: Inject,
+    pub(crate) idle: Idle,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) driver: Arc<dyn Driver>,
+    pub(crate) timers: Option<Arc<dyn Timers>>,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) monitor: MonitorShared,
+    pub(crate) counters: Counters,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) config: Config,
+    next_m_id: AtomicU64,
+    /// Join handles of every M thread ever started.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// When the M blocked in the driver will wake up by itself, in ns since
+    /// the clock origin: 0 = nobody is blocked, `u64::MAX` = no timeout.
+    pub(crate) poll_until: AtomicU64,
+    /// Ms currently alive (for schedtrace's `threads=`).
+    pub(crate) threads_alive: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        nprocs: usize,
+        driver: Arc<dyn Driver>,
+        timers: Option<Arc<dyn Timers>>,
+        max_blocking: usize,
+        config: Config,
+    ) -> Shared {
+        let idle = Idle::new();
+        {
+            let mut s = idle.lock();
+            // Ps are handed out last-in first-out; put P0 on top so the first
+            // M gets P0, like Go's m0.
+            for p in (0..nprocs).rev() {
+                idle.pidle_put(&mut s, p);
+            }
+        }
+        Shared {
+            procs: (0..nprocs).map(|_| P::new()).collect(),
+            inject: Inject::new(),
+            idle,
+            owned: OwnedTasks::new(nprocs * 4),
+            driver,
+            timers,
+            blocking: BlockingPool::new(max_blocking),
+            monitor: MonitorShared::new(),
+            counters: Counters::default(),
+            shutdown: AtomicBool::new(false),
+            config,
+            // Id 0 is the monitor's (processor::MONITOR_ID).
+            next_m_id: AtomicU64::new(1),
+            threads: Mutex::new(Vec::new()),
+            poll_until: AtomicU64::new(0),
+            threads_alive: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn nprocs(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Spawns a task (Go's `newproc`): onto the current P's `runnext` when
+    /// called from one of this runtime's workers, onto the global queue
+    /// otherwise.
+    pub(crate) fn spawn<F>(
+        handle: &Handle,
+        future: F,
+        name: Option<Box<str>>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = &handle.shared;
+        let (notified, raw, join) = task::new_task(future, handle.clone(), name, location);
+        if !shared.owned.bind(raw) {
+            // Shut down: the task is cancelled before it ever runs.
+            drop(notified);
+            // SAFETY: we own the list reference the task was created with.
+            unsafe { raw.shutdown() };
+            return join;
+        }
+        shared.counters.spawned.fetch_add(1, Relaxed);
+        shared.schedule_task(notified, true);
+        join
+    }
+
+    /// Makes a task runnable (Go's `ready`). `next` puts it in `runnext`
+    /// when the caller is a task running on this runtime's P.
+    pub(crate) fn schedule_task(self: &Arc<Self>, task: Notified, next: bool) {
+        if let Some(task) = worker::try_schedule_local(self, task, next) {
+            self.inject.push(task);
+            self.wakep();
+        }
+    }
+
+    /// Go's `wakep`: if there is an idle P and no M spinning, start one
+    /// spinning M to find the new work.
+    pub(crate) fn wakep(self: &Arc<Self>) {
+        // Pairs with the fence an M runs after putting its P on the idle
+        // list: either we see the idle P, or it sees our new work.
+        fence(SeqCst);
+        if !self.idle.try_claim_spinning() {
+            return;
+        }
+        self.start_m(None, true);
+    }
+
+    /// Go's `startm`: run P `p` (or any idle P) on an idle or new M.
+    pub(crate) fn start_m(self: &Arc<Self>, p: Option<usize>, spinning: bool) {
+        let mut s = self.idle.lock();
+        if self.is_shutdown() {
+            if let Some(p) = p {
+                self.procs[p].set_idle();
+                self.idle.pidle_put(&mut s, p);
+            }
+            if spinning {
+                self.idle.dec_spinning();
+            }
+            return;
+        }
+        match self.idle.start_m(&mut s, p, spinning) {
+            StartM::NoP => {
+                drop(s);
+                if spinning {
+                    self.idle.dec_spinning();
+                }
+            }
+            StartM::Woke { in_driver } => {
+                drop(s);
+                self.counters.unparks.fetch_add(1, Relaxed);
+                if in_driver {
+                    self.driver.unpark();
+                }
+                self.monitor.wake();
+            }
+            StartM::Spawn(a) => {
+                s.mcount += 1;
+                drop(s);
+                self.spawn_m(a);
+                self.monitor.wake();
+            }
+        }
+    }
+
+    fn spawn_m(self: &Arc<Self>, a: Assignment) {
+        let id = self.next_m_id.fetch_add(1, Relaxed);
+        let shared = self.clone();
+        let mut b = std::thread::Builder::new().name((self.config.thread_name)());
+        if let Some(sz) = self.config.thread_stack_size {
+            b = b.stack_size(sz);
+        }
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        match b.spawn(move || worker::run_m(shared, id, a)) {
+            Ok(h) => {
+                self.threads_alive.fetch_add(1, Relaxed);
+                threads.push(h);
+            }
+            Err(e) => {
+                drop(threads);
+                // Go throws on newosproc failure; gort keeps running with the
+                // Ms it has and puts the P back for them.
+                eprintln!("gort: failed to start a worker thread: {e}");
+                let mut s = self.idle.lock();
+                s.mcount -= 1;
+                self.procs[a.p].set_idle();
+                self.idle.pidle_put(&mut s, a.p);
+                drop(s);
+                if a.spinning {
+                    self.idle.dec_spinning();
+                }
+            }
+        }
+    }
+
+    /// Go's `handoffp`: the caller owns P `p` (status RUNNING) but cannot
+    /// run it (its M is stuck in a poll, or entering `block_in_place`).
+    pub(crate) fn handoff_p(self: &Arc<Self>, p: usize) {
+        let pp = &self.procs[p];
+        // SAFETY: the caller owns the P.
+        let has_yielded = unsafe { pp.has_yielded() };
+        if pp.has_work() || has_yielded || !self.inject.is_empty() {
+            self.start_m(Some(p), false);
+            return;
+        }
+        // No local work: if nobody is spinning or idle, someone must look
+        // for work anyway.
+        if self.idle.nmspinning.load(SeqCst) + self.idle.npidle.load(SeqCst) == 0
+            && self
+                .idle
+                .nmspinning
+                .compare_exchange(0, 1, SeqCst, SeqCst)
+                .is_ok()
+        {
+            self.start_m(Some(p), true);
+            return;
+        }
+        let mut s = self.idle.lock();
+        if !self.inject.is_empty() {
+            drop(s);
+            self.start_m(Some(p), false);
+            return;
+        }
+        // The last running P, and nobody waits in the driver: an M must, to
+        // fire timers and I/O.
+        if self.idle.npidle.load(SeqCst) == self.nprocs() - 1 && !s.driver_busy {
+            drop(s);
+            self.start_m(Some(p), false);
+            return;
+        }
+        pp.set_idle();
+        self.idle.pidle_put(&mut s, p);
+        drop(s);
+        if let Some(when) = self.timers.as_ref().and_then(|t| t.next_deadline(p)) {
+            self.wake_netpoller(when);
+        }
+    }
+
+    /// Go's `wakeNetPoller`: a timer due at `when` was added (or its P
+    /// went idle); make sure some M will wake up for it.
+    pub fn wake_netpoller(self: &Arc<Self>, when: Instant) {
+        let until = self.poll_until.load(SeqCst);
+        if until == 0 {
+            // Nobody blocks in the driver: make sure an M is awake.
+            self.wakep();
+            return;
+        }
+        let when_ns = crate::clock::ns_since_origin(when);
+        if until > when_ns {
+            self.driver.unpark();
+        }
+    }
+
+    /// The earliest timer deadline over all Ps.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let t = self.timers.as_ref()?;
+        (0..self.nprocs()).filter_map(|p| t.next_deadline(p)).min()
+    }
+
+    /// Stops every M, cancels every remaining task (each future dropped
+    /// exactly once), empties the queues, stops the blocking pool and the
+    /// monitor. Waits at most `timeout` for threads (None: forever).
+    pub(crate) fn shutdown(self: &Arc<Self>, timeout: Option<Duration>) {
+        if self.shutdown.swap(true, SeqCst) {
+            return;
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        // Wake every sleeping M so it sees the flag and exits.
+        {
+            let mut s = self.idle.lock();
+            self.idle.wake_all_for_exit(&mut s);
+        }
+        self.driver.unpark();
+        self.monitor.stop();
+        // Join the Ms. New ones may have been spawned just before the flag;
+        // loop until the list stays empty.
+        loop {
+            let hs: Vec<_> =
+                std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+            if hs.is_empty() {
+                break;
+            }
+            for h in hs {
+                // A thread not joined by the deadline is left to exit by
+                // itself when its current poll returns.
+                join_until(h, deadline, &*self.driver);
+            }
+        }
+        // Cancel every task still alive; their futures drop here, on the
+        // thread that shuts the runtime down.
+        for t in self.owned.close_and_drain() {
+            // SAFETY: `close_and_drain` handed us each task's list reference.
+            unsafe { t.shutdown() };
+        }
+        // Drop the queued references (the tasks are complete now). A future's
+        // Drop may have woken others into the global queue: drain until empty.
+        for p in self.procs.iter() {
+            // SAFETY: no M runs any more (they were joined), or the ones that
+            // timed out are past the shutdown check and hold no P.
+            drop(unsafe { p.drain() });
+        }
+        loop {
+            let v = self.inject.drain();
+            if v.is_empty() {
+                break;
+            }
+            drop(v);
+        }
+        self.blocking.shutdown(deadline);
+    }
+}
+
+/// Joins `h`, giving up at `deadline`. Returns whether it was joined.
+fn join_until(
+    h: std::thread::JoinHandle<()>,
+    deadline: Option<Instant>,
+    driver: &dyn Driver,
+) -> bool {
+    match deadline {
+        None => {
+            let _ = h.join();
+            true
+        }
+        Some(d) => {
+            while !h.is_finished() {
+                if Instant::now() >= d {
+                    return false;
+                }
+                driver.unpark();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = h.join();
+            true
+        }
+    }
+}
+
+impl Schedule for Handle {
+    fn schedule(&self, task: Notified) {
+        self.shared.schedule_task(task, true);
+    }
+
+    fn release(&self, task: RawTask) -> bool {
+        self.shared.counters.completed.fetch_add(1, Relaxed);
+        self.shared.owned.remove(task)
+    }
+}

@@ -1,0 +1,177 @@
+//! The runtime's list of live tasks (Go's `allgs`).
+//!
+//! Every spawned task is linked into one shard of this list until it
+//! completes; the list holds one reference to it. Shutdown closes the list
+//! (a spawn after that drops its task at once) and cancels every task still
+//! linked, so each remaining future is dropped exactly once. Task dumps and
+//! `num_goroutine` read it too.
+//!
+//! The list is intrusive (the links live in each task's header) and sharded
+//! by task id, so that spawns and completions on different Ps rarely meet on
+//! one lock. Go keeps `allgs` under one lock because goroutines are never
+//! freed; gort frees tasks, so it must unlink them, and that happens on
+//! every completion.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+
+use super::raw::Header;
+use super::RawTask;
+
+/// Intrusive links, guarded by the lock of the shard the task is in.
+pub(crate) struct Pointers {
+    prev: Option<NonNull<Header>>,
+    next: Option<NonNull<Header>>,
+    linked: bool,
+}
+
+impl Pointers {
+    pub(super) fn new() -> Pointers {
+        Pointers {
+            prev: None,
+            next: None,
+            linked: false,
+        }
+    }
+}
+
+struct Shard {
+    head: Option<NonNull<Header>>,
+    closed: bool,
+}
+
+// SAFETY: the raw pointers are only followed under the shard's mutex, and
+// the tasks they point to are Send.
+unsafe impl Send for Shard {}
+
+pub(crate) struct OwnedTasks {
+    shards: Box<[Mutex<Shard>]>,
+    mask: usize,
+    live: AtomicUsize,
+}
+
+/// # Safety
+/// The caller holds the lock of the shard `ptr` belongs to (or is about to
+/// link it there under that lock).
+unsafe fn links<'a>(ptr: NonNull<Header>) -> &'a mut Pointers {
+    // SAFETY: per the caller, the shard lock serialises every access.
+    unsafe { &mut *ptr.as_ref().owned.get() }
+}
+
+impl OwnedTasks {
+    pub(crate) fn new(shards: usize) -> OwnedTasks {
+        let n = shards.max(1).next_power_of_two();
+        OwnedTasks {
+            shards: (0..n)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        head: None,
+                        closed: false,
+                    })
+                })
+                .collect(),
+            mask: n - 1,
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, task: RawTask) -> std::sync::MutexGuard<'_, Shard> {
+        let i = (task.header().id.0 as usize) & self.mask;
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Links a new task. Returns false (task not linked) if the list is
+    /// closed because the runtime is shutting down.
+    pub(crate) fn bind(&self, task: RawTask) -> bool {
+        let mut shard = self.shard(task);
+        if shard.closed {
+            return false;
+        }
+        let ptr = task.as_ptr();
+        // SAFETY: we hold the shard lock.
+        let l = unsafe { links(ptr) };
+        l.prev = None;
+        l.next = shard.head;
+        l.linked = true;
+        if let Some(head) = shard.head {
+            // SAFETY: the head is in this shard; we hold its lock.
+            unsafe { links(head) }.prev = Some(ptr);
+        }
+        shard.head = Some(ptr);
+        self.live.fetch_add(1, Relaxed);
+        true
+    }
+
+    /// Unlinks a completed task. Returns whether it was still linked (then
+    /// the caller drops the list's reference).
+    pub(crate) fn remove(&self, task: RawTask) -> bool {
+        let mut shard = self.shard(task);
+        let ptr = task.as_ptr();
+        // SAFETY: we hold the lock of the shard the task would be in.
+        let l = unsafe { links(ptr) };
+        if !l.linked {
+            return false;
+        }
+        let (prev, next) = (l.prev.take(), l.next.take());
+        l.linked = false;
+        match prev {
+            // SAFETY: neighbours are in this shard; we hold its lock.
+            Some(p) => unsafe { links(p) }.next = next,
+            None => shard.head = next,
+        }
+        if let Some(n) = next {
+            // SAFETY: as above.
+            unsafe { links(n) }.prev = prev;
+        }
+        self.live.fetch_sub(1, Relaxed);
+        true
+    }
+
+    /// Closes the list and unlinks every task; the caller receives each
+    /// task's list reference.
+    pub(crate) fn close_and_drain(&self) -> Vec<RawTask> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let mut shard = s.lock().unwrap_or_else(|e| e.into_inner());
+            shard.closed = true;
+            while let Some(ptr) = shard.head {
+                // SAFETY: we hold the shard lock.
+                let l = unsafe { links(ptr) };
+                shard.head = l.next.take();
+                l.prev = None;
+                l.linked = false;
+                if let Some(n) = shard.head {
+                    // SAFETY: as above.
+                    unsafe { links(n) }.prev = None;
+                }
+                self.live.fetch_sub(1, Relaxed);
+                // SAFETY: the list's reference keeps the task alive; it now
+                // belongs to the caller.
+                out.push(unsafe { RawTask::from_raw(ptr) });
+            }
+        }
+        out
+    }
+
+    /// Number of live (spawned, not yet completed) tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.live.load(Relaxed)
+    }
+
+    /// Calls `f` on every linked task, one shard lock at a time.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for s in self.shards.iter() {
+            let shard = s.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cur = shard.head;
+            while let Some(ptr) = cur {
+                // SAFETY: linked tasks are alive (the list holds a reference)
+                // and we hold the shard lock for the links.
+                let h = unsafe { ptr.as_ref() };
+                f(h);
+                // SAFETY: shard lock held.
+                cur = unsafe { links(ptr) }.next;
+            }
+        }
+    }
+}

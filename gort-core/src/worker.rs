@@ -1,0 +1,548 @@
+//! M, the worker thread (Go's `m`), and its schedule loop (Go's
+//! `schedule`, `findRunnable`, `stealWork`, `execute`, `stopm`).
+//!
+//! An M runs tasks only while it owns a P. Its loop:
+//!
+//! 1. `find_runnable`, in Go's order: the P's expired timers; every 61st
+//!    tick one task from the global queue first (so a P busy with its own
+//!    queue still serves the global one); `runnext`, then the local queue;
+//!    yielded tasks whose turn has come; a batch from the global queue; a
+//!    non-blocking poll of the driver; stealing — 4 rounds over the other Ps
+//!    in random order, half of a victim's queue, expired timers and
+//!    `runnext` only on the last round. Stealing is allowed only while
+//!    fewer than half of the busy Ps have a spinning M.
+//! 2. `run_task`: poll the task with the P in `POLLING` state, so the
+//!    monitor can retake the P if the poll takes too long.
+//! 3. With nothing to run, the M puts its P on the idle list, re-checks
+//!    the queues (Go's "delicate dance" against lost wake-ups) and sleeps:
+//!    in the driver with the earliest timer as timeout if nobody else is
+//!    there, otherwise on its own parker, until `startm` hands it a P.
+//!
+//! Departures from Go: there is no `g0` stack switch (a poll is an ordinary
+//! call); Ms are started lazily by `wakep` as in Go, but an M is not tied
+//! to a locked goroutine (see `spawn_locked` in a later module).
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{
+    fence,
+    Ordering::{Relaxed, SeqCst},
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::idle::{Assignment, Idle, MParker};
+use crate::processor::P;
+use crate::runtime::Handle;
+use crate::sched::Shared;
+use crate::task::Notified;
+
+/// Go checks the global queue first on every 61st schedule tick: a prime,
+/// so the check does not fall into step with any periodic pattern of
+/// local work, and rare enough that the global lock stays cold.
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u64 = 61;
+
+/// Stealing rounds over all Ps before giving up (Go's `stealTries`).
+const STEAL_TRIES: usize = 4;
+
+thread_local! {
+    static CURRENT_M: Cell<*const M> = const { Cell::new(ptr::null()) };
+}
+
+pub(crate) struct M {
+    pub(crate) id: u64,
+    pub(crate) shared: Arc<Shared>,
+    /// The P this M owns, if any.
+    p: Cell<Option<usize>>,
+    spinning: Cell<bool>,
+    /// Inside a task's poll (the P, if still ours, is `POLLING`).
+    in_poll: Cell<bool>,
+    parker: Arc<MParker>,
+    rng: Cell<u64>,
+}
+
+/// Thread main of an M.
+pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
+    let m = M {
+        id,
+        shared: shared.clone(),
+        p: Cell::new(None),
+        spinning: Cell::new(false),
+        in_poll: Cell::new(false),
+        parker: MParker::new(id),
+        rng: Cell::new(seed(id)),
+    };
+    let _enter = context::enter(Handle {
+        shared: shared.clone(),
+    });
+    CURRENT_M.with(|c| c.set(&m));
+    let mut next = Some(first);
+    loop {
+        let a = match next.take() {
+            Some(a) => a,
+            None => match m.idle_wait() {
+                Some(a) => a,
+                None => break,
+            },
+        };
+        m.acquire(a);
+        m.schedule();
+        if shared.is_shutdown() {
+            break;
+        }
+        // Lost the P (monitor hand-off): try an idle one before sleeping,
+        // as Go's exitsyscall does.
+        if m.p.get().is_none() {
+            next = m.try_idle_p();
+        }
+    }
+    m.drop_p_for_exit();
+    CURRENT_M.with(|c| c.set(ptr::null()));
+    shared.idle.lock().mcount -= 1;
+    shared.threads_alive.fetch_sub(1, Relaxed);
+}
+
+fn seed(id: u64) -> u64 {
+    let t = Instant::now()
+        .duration_since(crate::clock::origin())
+        .as_nanos() as u64;
+    (t ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1
+}
+
+/// Runs `f` with the current thread's M, if it is an M of `shared`.
+fn with_m<R>(shared: &Arc<Shared>, f: impl FnOnce(&M) -> R) -> Option<R> {
+    CURRENT_M.with(|c| {
+        let m = c.get();
+        if m.is_null() {
+            return None;
+        }
+        // SAFETY: CURRENT_M points at the M on this thread's stack frame in
+        // `run_m`, and is cleared before that frame ends.
+        let m = unsafe { &*m };
+        if !Arc::ptr_eq(&m.shared, shared) {
+            return None;
+        }
+        Some(f(m))
+    })
+}
+
+/// Runs `f` with the current thread's M, of whichever runtime.
+pub(crate) fn with_current_m<R>(f: impl FnOnce(Option<&M>) -> R) -> R {
+    CURRENT_M.with(|c| {
+        let m = c.get();
+        // SAFETY: as in `with_m`.
+        f(if m.is_null() {
+            None
+        } else {
+            Some(unsafe { &*m })
+        })
+    })
+}
+
+/// Go's `ready` / `runqput` from a task or the scheduler: queue `task` on
+/// the current P if this thread is one of `shared`'s Ms holding a P. Gives
+/// the task back otherwise (the caller uses the global queue).
+pub(crate) fn try_schedule_local(
+    shared: &Arc<Shared>,
+    task: Notified,
+    next: bool,
+) -> Option<Notified> {
+    let mut task = Some(task);
+    let done = with_m(shared, |m| {
+        let Some(p) = m.p.get() else { return false };
+        let pp = &shared.procs[p];
+        let in_poll = m.in_poll.get();
+        if in_poll && !pp.acquire_in_poll(m.id) {
+            // The monitor retook our P during this poll.
+            m.p.set(None);
+            return false;
+        }
+        let t = task.take().expect("task present");
+        // From inside a task: runnext (Go's newproc and ready). From
+        // scheduler code (timers, driver): the tail, in wake order.
+        // SAFETY: we own the P (RUNNING with our id).
+        let overflowed = unsafe { pp.runq_put(t, next && in_poll, &shared.inject) };
+        if in_poll {
+            pp.enter_poll(m.id);
+        }
+        if overflowed {
+            shared.counters.overflows.fetch_add(1, Relaxed);
+        }
+        true
+    })
+    .unwrap_or(false);
+    if done {
+        shared.wakep();
+        None
+    } else {
+        task
+    }
+}
+
+impl M {
+    fn handle_p(&self) -> Option<(usize, &P)> {
+        self.p.get().map(|p| (p, &self.shared.procs[p]))
+    }
+
+    fn acquire(&self, a: Assignment) {
+        self.shared.procs[a.p].set_owner(self.id);
+        self.p.set(Some(a.p));
+        self.spinning.set(a.spinning);
+    }
+
+    fn next_rand(&self) -> u64 {
+        // xorshift64*: Go's fastrand plays the same role.
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Go's `schedule`: find a task and run it, until the P is released.
+    fn schedule(&self) {
+        while let Some((task, inherit)) = self.find_runnable() {
+            if self.spinning.get() {
+                self.reset_spinning();
+            }
+            self.run_task(task, inherit);
+        }
+    }
+
+    /// Go's `resetspinning`: a spinning M found work; if it was the last
+    /// spinner, wake another to keep looking.
+    fn reset_spinning(&self) {
+        self.spinning.set(false);
+        if self.shared.idle.dec_spinning() {
+            self.shared.wakep();
+        }
+    }
+
+    /// Go's `execute`: poll one task with the P retakable.
+    fn run_task(&self, task: Notified, inherit: bool) {
+        let shared = &*self.shared;
+        let Some((_, pp)) = self.handle_p() else {
+            shared.inject.push(task);
+            return;
+        };
+        if !inherit {
+            pp.schedtick.store(pp.schedtick.load(Relaxed) + 1, Relaxed);
+        }
+        pp.poll_seq.store(pp.poll_seq.load(Relaxed) + 1, Relaxed);
+        pp.enter_poll(self.id);
+        self.in_poll.set(true);
+        let again = task.run();
+        self.in_poll.set(false);
+        let forced = crate::coop::take_forced_yields();
+        if forced != 0 {
+            shared.counters.forced_yields.fetch_add(forced, Relaxed);
+        }
+        // block_in_place may have swapped our P for another, or left us none.
+        if let Some((_, pp)) = self.handle_p() {
+            if pp.acquire_in_poll(self.id) {
+                if let Some((t, yielded)) = again {
+                    // SAFETY: we own the P again.
+                    unsafe {
+                        if yielded {
+                            pp.push_yielded(t, &shared.inject);
+                        } else if pp.runq_put(t, false, &shared.inject) {
+                            shared.counters.overflows.fetch_add(1, Relaxed);
+                        }
+                    }
+                }
+                return;
+            }
+            // The monitor retook the P while we were polling.
+            self.p.set(None);
+        }
+        if let Some((t, _)) = again {
+            shared.inject.push(t);
+            self.shared.wakep();
+        }
+    }
+
+    /// Go's `findRunnable`. Returns `None` once the P has been released
+    /// (or lost, or the runtime is shutting down).
+    fn find_runnable(&self) -> Option<(Notified, bool)> {
+        let shared = &*self.shared;
+        let inject = &shared.inject;
+        'top: loop {
+            let (p, pp) = self.handle_p()?;
+            if shared.is_shutdown() {
+                return None;
+            }
+            if let Some(t) = &shared.timers {
+                t.run_expired(p);
+            }
+            // Fairness: the global queue gets served even when the local
+            // queue never empties.
+            if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && !inject.is_empty() {
+                if let Some(t) = inject.pop() {
+                    shared.counters.global_takes.fetch_add(1, Relaxed);
+                    return Some((t, false));
+                }
+            }
+            // SAFETY (this and the owner-only calls below): we own P `p`.
+            if let Some(x) = unsafe { pp.runq_get() } {
+                return Some(x);
+            }
+            // Yielded tasks whose turn has come (everything that was in the
+            // global queue when they yielded has been taken).
+            if unsafe { pp.release_yielded(inject, false) } {
+                if let Some(x) = unsafe { pp.runq_get() } {
+                    return Some(x);
+                }
+            }
+            if let Some((t, rest)) = inject.pop_batch(shared.nprocs(), unsafe { pp.free_slots() }) {
+                shared.counters.global_takes.fetch_add(1, Relaxed);
+                unsafe { pp.push_batch(rest) };
+                return Some((t, false));
+            }
+            if unsafe { pp.release_yielded(inject, true) } {
+                if let Some(x) = unsafe { pp.runq_get() } {
+                    return Some(x);
+                }
+            }
+            // Poll the driver without blocking, unless someone blocks in it.
+            if shared.driver.has_waiters() && shared.poll_until.load(SeqCst) == 0 {
+                shared.driver.park(Some(Duration::ZERO));
+                if let Some(x) = unsafe { pp.runq_get() } {
+                    return Some(x);
+                }
+                if !inject.is_empty() {
+                    continue 'top;
+                }
+            }
+            // Steal, if spinning is allowed.
+            let idle = &shared.idle;
+            let nprocs = shared.nprocs();
+            let busy = nprocs.saturating_sub(idle.npidle.load(SeqCst));
+            if nprocs > 1 && (self.spinning.get() || 2 * idle.nmspinning.load(SeqCst) < busy) {
+                if !self.spinning.get() {
+                    self.spinning.set(true);
+                    idle.nmspinning.fetch_add(1, SeqCst);
+                }
+                if let Some(t) = self.steal_work(p, pp) {
+                    return Some((t, false));
+                }
+                // Stolen timers may have readied tasks into our queue.
+                if let Some(x) = unsafe { pp.runq_get() } {
+                    return Some(x);
+                }
+            }
+            // Nothing to do: release the P.
+            let mut s = idle.lock();
+            if !inject.is_empty() {
+                drop(s);
+                continue 'top;
+            }
+            pp.set_idle();
+            idle.pidle_put(&mut s, p);
+            drop(s);
+            self.p.set(None);
+            shared.counters.parks.fetch_add(1, Relaxed);
+            // Pairs with the fence in wakep: either a producer sees our idle
+            // P, or we see its work below.
+            fence(SeqCst);
+            let was_spinning = self.spinning.replace(false);
+            if was_spinning {
+                idle.dec_spinning();
+            }
+            let work =
+                !inject.is_empty() || (was_spinning && shared.procs.iter().any(|q| q.has_work()));
+            if work {
+                if let Some(a) = self.take_idle_p(was_spinning) {
+                    self.acquire(a);
+                    continue 'top;
+                }
+            }
+            return None;
+        }
+    }
+
+    /// Takes any idle P (for an M that has none), counting itself spinning
+    /// if asked.
+    fn take_idle_p(&self, spinning: bool) -> Option<Assignment> {
+        let idle: &Idle = &self.shared.idle;
+        let mut s = idle.lock();
+        let p = idle.pidle_get(&mut s)?;
+        drop(s);
+        if spinning {
+            idle.nmspinning.fetch_add(1, SeqCst);
+        }
+        self.shared.monitor.wake();
+        Some(Assignment { p, spinning })
+    }
+
+    fn try_idle_p(&self) -> Option<Assignment> {
+        if self.shared.is_shutdown() {
+            return None;
+        }
+        self.take_idle_p(false)
+    }
+
+    /// Go's `stealWork`.
+    fn steal_work(&self, p: usize, pp: &P) -> Option<Notified> {
+        let shared = &*self.shared;
+        let n = shared.nprocs();
+        for round in 0..STEAL_TRIES {
+            let last = round == STEAL_TRIES - 1;
+            let start = (self.next_rand() % n as u64) as usize;
+            for k in 0..n {
+                let v = (start + k) % n;
+                if v == p {
+                    continue;
+                }
+                let victim = &shared.procs[v];
+                if last {
+                    if let Some(t) = &shared.timers {
+                        t.run_expired(v);
+                        // SAFETY: we own `pp`.
+                        if let Some((task, _)) = unsafe { pp.runq_get() } {
+                            return Some(task);
+                        }
+                    }
+                }
+                if !victim.steal.is_empty() {
+                    // SAFETY: we own `pp`, which is not `victim`.
+                    if let Some(t) = unsafe { victim.steal_into(pp) } {
+                        shared.counters.steals.fetch_add(1, Relaxed);
+                        return Some(t);
+                    }
+                }
+                if last {
+                    if let Some(t) = self.steal_runnext(victim) {
+                        shared.counters.steals.fetch_add(1, Relaxed);
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Takes a victim's `runnext`, but, like Go, first gives a running
+    /// victim a moment to take it itself: a task readied into `runnext` is
+    /// usually about to run on that P, and moving it costs its cache.
+    fn steal_runnext(&self, victim: &P) -> Option<Notified> {
+        if !victim.has_runnext() {
+            return None;
+        }
+        if !victim.is_idle() {
+            let seq = victim.poll_seq.load(Relaxed);
+            let until = Instant::now() + Duration::from_micros(3);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            if victim.poll_seq.load(Relaxed) != seq {
+                return None;
+            }
+        }
+        victim.take_runnext()
+    }
+
+    /// Go's `stopm` and the blocking `netpoll` of `findRunnable`: sleep
+    /// until some thread hands us a P. Returns `None` on shutdown.
+    fn idle_wait(&self) -> Option<Assignment> {
+        let shared = &*self.shared;
+        let idle = &shared.idle;
+        loop {
+            if shared.is_shutdown() {
+                return None;
+            }
+            let mut s = idle.lock();
+            if s.driver_busy {
+                idle.m_put(&mut s, &self.parker, false);
+                drop(s);
+                return self.parker.wait();
+            }
+            s.driver_busy = true;
+            idle.m_put(&mut s, &self.parker, true);
+            drop(s);
+            let deadline = shared.next_timer();
+            let until = deadline.map_or(u64::MAX, crate::clock::ns_since_origin);
+            shared.poll_until.store(until, SeqCst);
+            // A task may have been queued, or a P freed, after the last
+            // check; the driver's stored wake-up (unpark before park)
+            // covers the rest.
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !shared.is_shutdown() {
+                shared.driver.park(timeout);
+            }
+            shared.poll_until.store(0, SeqCst);
+            let mut s = idle.lock();
+            s.driver_busy = false;
+            let still_idle = idle.m_remove(&mut s, self.id);
+            drop(s);
+            if !still_idle {
+                // startm took us off the list and assigned a P.
+                return self.parker.wait();
+            }
+            crate::clock::refresh();
+            // Woken by I/O, a timer or a kick: take a P if there may be
+            // work (tasks readied by the driver went to the global queue).
+            let timers_due = deadline.is_some_and(|d| d <= Instant::now());
+            if timers_due || !shared.inject.is_empty() || shared.procs.iter().any(|p| p.has_work())
+            {
+                if let Some(a) = self.try_idle_p() {
+                    return Some(a);
+                }
+            }
+        }
+    }
+
+    /// Releases whatever P this M holds when it exits (shutdown).
+    fn drop_p_for_exit(&self) {
+        if let Some(p) = self.p.take() {
+            let shared = &*self.shared;
+            let mut s = shared.idle.lock();
+            shared.procs[p].set_idle();
+            shared.idle.pidle_put(&mut s, p);
+        }
+        if self.spinning.replace(false) {
+            self.shared.idle.dec_spinning();
+        }
+    }
+
+    /// `block_in_place` entry (Go's `entersyscallblock` + `handoffp`): give
+    /// the P to another M. Returns whether this M had one.
+    pub(crate) fn release_p_for_blocking(&self) -> bool {
+        let Some((p, pp)) = self.handle_p() else {
+            return false;
+        };
+        if self.in_poll.get() && !pp.acquire_in_poll(self.id) {
+            self.p.set(None);
+            return false;
+        }
+        self.p.set(None);
+        self.shared.counters.handoffs_blocking.fetch_add(1, Relaxed);
+        self.shared.handoff_p(p);
+        true
+    }
+
+    /// `block_in_place` exit (Go's `exitsyscall`): take an idle P if any,
+    /// back in `POLLING` state since we are still inside the task's poll.
+    pub(crate) fn reacquire_p_after_blocking(&self) {
+        if self.p.get().is_some() || self.shared.is_shutdown() {
+            return;
+        }
+        if let Some(a) = self.take_idle_p(false) {
+            self.acquire(a);
+            if self.in_poll.get() {
+                self.shared.procs[a.p].enter_poll(self.id);
+            }
+        }
+    }
+
+    /// Whether this M currently owns a P (a task may not block the thread).
+    pub(crate) fn has_p(&self) -> bool {
+        self.p.get().is_some()
+    }
+
+    /// The index of the P this M owns.
+    pub(crate) fn p_index(&self) -> Option<usize> {
+        self.p.get()
+    }
+}
