@@ -1,4 +1,44 @@
 //! gort: an async runtime for Rust that reinterprets the Go runtime.
+//!
+//! Go's scheduler — Ps with local run queues and `runnext`, Ms that spin,
+//! steal and park, a global queue served every 61st tick, a monitor that
+//! hands a P away from a task stuck in a poll — runs your futures. Code
+//! written for tokio moves over by changing imports.
+//!
+//! ```
+//! #[gort::main(procs = 2)]
+//! async fn main() {
+//!     let handles: Vec<_> = (0..4u64).map(|i| gort::spawn(async move { i * 10 })).collect();
+//!     let mut total = 0;
+//!     for h in handles {
+//!         total += h.await.unwrap();
+//!     }
+//!     assert_eq!(total, 60);
+//! }
+//! ```
+//!
+//! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
+//! `gort-macros` (`#[gort::main]`, `#[gort::test]`).
 
-pub use gort_core::{coop, wait};
+pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
+
+/// The runtime: building it, entering it, its counters and task dumps.
+pub mod runtime {
+    pub use gort_core::metrics::RuntimeMetrics;
+    pub use gort_core::runtime::{
+        Builder, EnterGuard, Handle, Runtime, TryCurrentError, MAX_PROCS,
+    };
+}
+
+/// Tasks: spawning with options, handles, ids.
+pub mod task {
+    pub use gort_core::task::{AbortHandle, Builder, JoinError, JoinHandle, TaskId};
+    pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, YieldNow};
+}
+
+/// The seams other crates plug into: the cooperative budget, wait reasons
+/// and the driver interface.
+pub mod rt {
+    pub use gort_core::{coop, driver, wait};
+}

@@ -27,6 +27,8 @@ pub(crate) struct Counters {
 pub struct RuntimeMetrics {
     /// Number of Ps.
     pub procs: usize,
+    /// Ps on the idle list now.
+    pub idle_procs: usize,
     /// Live tasks (spawned, not completed).
     pub live_tasks: usize,
     /// Tasks spawned.

@@ -74,6 +74,25 @@ impl Builder {
         }
     }
 
+    /// tokio's name for a runtime with several Ps: the same as [`Builder::new`].
+    pub fn new_multi_thread() -> Builder {
+        Builder::new()
+    }
+
+    /// tokio's name for a single-threaded runtime: one P. Tasks still run on
+    /// a worker thread (an M), not on the thread that calls `block_on`, so
+    /// a task that blocks its thread is handed off as on any runtime.
+    pub fn new_current_thread() -> Builder {
+        let mut b = Builder::new();
+        b.procs(1);
+        b
+    }
+
+    /// tokio's name for [`Builder::procs`].
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        self.procs(n)
+    }
+
     /// Sets the number of Ps (Go's `GOMAXPROCS`), overriding
     /// `GORT_MAXPROCS`. `build` fails on 0 or more than [`MAX_PROCS`].
     pub fn procs(&mut self, n: usize) -> &mut Builder {
@@ -383,7 +402,9 @@ impl Handle {
     /// let rt = gort_core::runtime::Builder::new().procs(1).build().unwrap();
     /// let dump = rt.block_on(async {
     ///     let _h = gort_core::task::Builder::new().name("sleeper").spawn(std::future::pending::<()>());
-    ///     gort_core::yield_now().await;
+    ///     // One P runs tasks in order: once this one is done, the sleeper
+    ///     // has been polled and is parked.
+    ///     gort_core::spawn(async {}).await.unwrap();
     ///     gort_core::runtime::Handle::current().dump_tasks()
     /// });
     /// assert!(dump.contains("\"sleeper\" [waiting"), "{dump}");
@@ -399,6 +420,7 @@ impl Handle {
         let c = &sh.counters;
         crate::metrics::RuntimeMetrics {
             procs: sh.nprocs(),
+            idle_procs: sh.idle.npidle.load(Relaxed),
             live_tasks: sh.owned.len(),
             spawned: c.spawned.load(Relaxed),
             completed: c.completed.load(Relaxed),

@@ -58,6 +58,8 @@ pub(crate) struct M {
     spinning: Cell<bool>,
     /// Inside a task's poll (the P, if still ours, is `POLLING`).
     in_poll: Cell<bool>,
+    /// The P was taken away during a poll (not released for lack of work).
+    lost_p: Cell<bool>,
     parker: Arc<MParker>,
     rng: Cell<u64>,
 }
@@ -70,6 +72,7 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
         p: Cell::new(None),
         spinning: Cell::new(false),
         in_poll: Cell::new(false),
+        lost_p: Cell::new(false),
         parker: MParker::new(id),
         rng: Cell::new(seed(id)),
     };
@@ -91,9 +94,10 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
         if shared.is_shutdown() {
             break;
         }
-        // Lost the P (monitor hand-off): try an idle one before sleeping,
-        // as Go's exitsyscall does.
-        if m.p.get().is_none() {
+        // Lost the P during a poll (monitor hand-off, block_in_place): try
+        // an idle one before sleeping, as Go's exitsyscall does. An M that
+        // released its P for lack of work goes straight to sleep.
+        if m.lost_p.replace(false) {
             next = m.try_idle_p();
         }
     }
@@ -155,7 +159,7 @@ pub(crate) fn try_schedule_local(
         let in_poll = m.in_poll.get();
         if in_poll && !pp.acquire_in_poll(m.id) {
             // The monitor retook our P during this poll.
-            m.p.set(None);
+            m.lose_p();
             return false;
         }
         let t = task.take().expect("task present");
@@ -185,9 +189,16 @@ impl M {
         self.p.get().map(|p| (p, &self.shared.procs[p]))
     }
 
+    /// The P was taken from this M (or given away) in the middle of a poll.
+    fn lose_p(&self) {
+        self.p.set(None);
+        self.lost_p.set(true);
+    }
+
     fn acquire(&self, a: Assignment) {
         self.shared.procs[a.p].set_owner(self.id);
         self.p.set(Some(a.p));
+        self.lost_p.set(false);
         self.spinning.set(a.spinning);
     }
 
@@ -255,7 +266,7 @@ impl M {
                 return;
             }
             // The monitor retook the P while we were polling.
-            self.p.set(None);
+            self.lose_p();
         }
         if let Some((t, _)) = again {
             shared.inject.push(t);
@@ -513,10 +524,10 @@ impl M {
             return false;
         };
         if self.in_poll.get() && !pp.acquire_in_poll(self.id) {
-            self.p.set(None);
+            self.lose_p();
             return false;
         }
-        self.p.set(None);
+        self.lose_p();
         self.shared.counters.handoffs_blocking.fetch_add(1, Relaxed);
         self.shared.handoff_p(p);
         true

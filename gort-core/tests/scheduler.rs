@@ -548,6 +548,35 @@ fn handle_current_is_available_in_tasks_and_block_on_only() {
 }
 
 #[test]
+fn idle_runtime_does_not_cycle_its_ps() {
+    let rt = rt(2);
+    let h = rt.handle().clone();
+    rt.block_on(async {
+        let ts: Vec<_> = (0..8)
+            .map(|_| {
+                gort_core::spawn(async {
+                    gort_core::block_in_place(|| std::thread::sleep(Duration::from_millis(2)));
+                    gort_core::yield_now().await;
+                })
+            })
+            .collect();
+        for t in ts {
+            t.await.unwrap();
+        }
+    });
+    block_until(Duration::from_secs(30), || h.metrics().idle_procs == 2);
+    let before = h.metrics();
+    std::thread::sleep(Duration::from_millis(100));
+    let after = h.metrics();
+    // Nothing runs: no P is taken or released, no M woken, no poll.
+    assert_eq!(
+        (before.parks, before.unparks, before.polls),
+        (after.parks, after.unparks, after.polls)
+    );
+    assert_eq!(after.idle_procs, 2);
+}
+
+#[test]
 fn detached_task_keeps_running_after_its_join_handle_drops() {
     let rt = rt(2);
     let flag = Arc::new(AtomicBool::new(false));
