@@ -18,6 +18,9 @@ pub(crate) mod raw;
 mod state;
 mod waker;
 
+#[cfg(test)]
+mod tests;
+
 mod join;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 

@@ -214,23 +214,26 @@ where
         }
         TransitionToRunning::Cancel => {
             // SAFETY: we hold RUNNING.
-            unsafe { cancel_and_complete(cell, ptr) };
+            unsafe { cancel_and_complete::<F, S>(ptr) };
             RunResult::Done
         }
         // SAFETY: we hold RUNNING and the queue reference.
-        TransitionToRunning::Poll => unsafe { poll_future(cell, ptr) },
+        TransitionToRunning::Poll => unsafe { poll_future::<F, S>(ptr) },
     }
 }
 
 /// # Safety
 /// The caller holds `RUNNING` and one reference, which this consumes
 /// unless it returns `Reschedule`.
-unsafe fn poll_future<F, S>(cell: &Cell<F, S>, ptr: NonNull<Header>) -> RunResult
+unsafe fn poll_future<F, S>(ptr: NonNull<Header>) -> RunResult
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: the caller's reference keeps the cell alive; a local (not an
+    // argument) because `complete` may free the cell before we return.
+    let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: the reference we hold keeps the task alive during the poll.
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
@@ -263,7 +266,7 @@ where
                 TransitionToIdle::Notified => RunResult::Reschedule { yielded },
                 TransitionToIdle::Cancelled => {
                     // SAFETY: we still hold RUNNING.
-                    unsafe { cancel_and_complete(cell, ptr) };
+                    unsafe { cancel_and_complete::<F, S>(ptr) };
                     RunResult::Done
                 }
             };
@@ -276,7 +279,7 @@ where
     // SAFETY: still RUNNING.
     unsafe { store_output(cell, out) };
     // SAFETY: RUNNING and the queue reference are given to `complete`.
-    unsafe { complete(cell, ptr) };
+    unsafe { complete::<F, S>(ptr) };
     RunResult::Done
 }
 
@@ -298,28 +301,34 @@ unsafe fn store_output<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, J
 
 /// # Safety
 /// The caller holds `RUNNING` and one reference, which this consumes.
-unsafe fn cancel_and_complete<F, S>(cell: &Cell<F, S>, ptr: NonNull<Header>)
+unsafe fn cancel_and_complete<F, S>(ptr: NonNull<Header>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: the caller's reference keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: RUNNING is held.
     unsafe { store_output(cell, Err(JoinError::cancelled(cell.header.id))) };
     // SAFETY: RUNNING and the reference are passed on.
-    unsafe { complete(cell, ptr) };
+    unsafe { complete::<F, S>(ptr) };
 }
 
 /// Publishes the output, wakes the joiner, leaves the live-task list.
 ///
 /// # Safety
 /// The caller holds `RUNNING` (the output is stored) and one reference.
-unsafe fn complete<F, S>(cell: &Cell<F, S>, ptr: NonNull<Header>)
+unsafe fn complete<F, S>(ptr: NonNull<Header>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // A local, not an argument: the cell may be freed at the end of this
+    // function, and a reference passed as an argument must outlive the call.
+    // SAFETY: the caller's reference keeps the cell alive until then.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let snapshot = cell.header.state.transition_to_complete();
     if !snapshot.has_join_interest() {
         // Nobody will read the output: it is ours to drop.
@@ -406,7 +415,7 @@ where
         // the caller's.
         cell.header.state.ref_inc();
         // SAFETY: RUNNING and the extra reference are handed over.
-        unsafe { cancel_and_complete(cell, ptr) };
+        unsafe { cancel_and_complete::<F, S>(ptr) };
     }
     // SAFETY: the caller's reference is released.
     unsafe { drop_reference(ptr) };
