@@ -153,8 +153,11 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        task::raw::request_yield();
-        cx.waker().wake_by_ref();
+        // Inside a gort task the poller re-queues the task itself (Go's
+        // Gosched); anywhere else the waker is woken as usual.
+        if !task::raw::request_yield(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

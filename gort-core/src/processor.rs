@@ -68,6 +68,10 @@ pub(crate) struct Owned {
     yielded: VecDeque<(u64, Notified)>,
 }
 
+// Aligned to 128 bytes: the owner writes `status`, `schedtick`, `poll_seq`
+// and `queue_len` on every poll, and the Ps sit next to each other in one
+// slice; without padding, neighbouring Ps would share cache lines.
+#[repr(align(128))]
 pub(crate) struct P {
     status: AtomicU64,
     runnext: AtomicPtr<Header>,

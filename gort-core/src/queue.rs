@@ -154,6 +154,11 @@ fn local_starting_at<T: Item>(index: u32) -> (Steal<T>, Local<T>) {
 }
 
 /// The state shared by the handles of one queue.
+// Aligned to 128 bytes (two cache lines, the unit of the adjacent-line
+// prefetcher): each P's queue is written on every push and pop by its owner,
+// and without the padding two Ps' small `Inner`s share a line and every pop
+// on one core misses in the other's cache.
+#[repr(align(128))]
 struct Inner<T: Item> {
     /// Index of the oldest item. Advanced by CAS by the owner (pop, overflow)
     /// and by stealers; never moves backwards.
@@ -162,9 +167,9 @@ struct Inner<T: Item> {
     /// read by everyone.
     tail: AtomicU32,
     /// `LOCAL_QUEUE_CAPACITY` slots, each an item's `into_raw` pointer (or
-    /// null before first use). Written only by the owner, or by the owner of
-    /// another queue's `Local` during `steal_into` (which is this queue's
-    /// owner, since it holds `&mut Local`).
+    /// null before first use). Written only by this queue's owner: by its
+    /// pushes, and by `steal_into` when this queue is the destination (the
+    /// caller then holds this queue's `&mut Local`).
     slots: Box<[AtomicPtr<()>]>,
     /// The queue owns `T`s through the slots. `fn() -> T` keeps `Inner`
     /// `Send + Sync` for any `T` (items are moved, never shared by reference;
@@ -228,8 +233,8 @@ impl<T: Item> Local<T> {
     }
 
     /// Go's `runqput`: pushes `item` at the tail. When the ring is full, Go's
-    /// `runqputslow`: moves the older half ([`LOCAL_QUEUE_CAPACITY`]` / 2`
-    /// items, oldest first) followed by `item` to `overflow` in one batch.
+    /// `runqputslow`: moves the older half (`LOCAL_QUEUE_CAPACITY / 2` items,
+    /// oldest first) followed by `item` to `overflow` in one batch.
     ///
     /// Returns true if it overflowed (the scheduler counts it).
     pub(crate) fn push_back_or_overflow<O: Overflow<T>>(&mut self, item: T, overflow: &O) -> bool {
@@ -394,6 +399,8 @@ impl<T: Item> Steal<T> {
             "steal_into: a queue cannot steal from itself"
         );
         let dst_tail = dst.inner.tail.load(Ordering::Relaxed);
+        // Its `Acquire` load of `dst`'s head orders the reads by `dst`'s own
+        // stealers of the slots they took before `grab` rewrites them.
         let room = dst.remaining_slots() as u32;
         if room == 0 {
             return None;
@@ -428,7 +435,8 @@ impl<T: Item> Steal<T> {
             }
             if half > HALF {
                 // Torn read: `head` went stale while the owner pushed past a
-                // full ring's worth. Look again.
+                // full ring's worth. The CAS would fail anyway (`head` moved);
+                // looking again saves copying slots for nothing.
                 crate::loom::hint::spin_loop();
                 continue;
             }
@@ -742,14 +750,24 @@ mod tests {
         let done = Arc::new(AtomicBool::new(false));
         let (victim, mut q) = local::<Box<usize>>();
 
-        let stealers: Vec<_> = (0..3)
-            .map(|_| {
+        // One stealer steals whenever it can, one once the ring is half
+        // full, one only when it is nearly full, so steals also race the
+        // owner's overflow (which under Miri's scheduler would not happen
+        // otherwise: eager stealers keep the ring short).
+        let thresholds = [1, LOCAL_QUEUE_CAPACITY / 2, LOCAL_QUEUE_CAPACITY - 8];
+        let stealers: Vec<_> = thresholds
+            .into_iter()
+            .map(|threshold| {
                 let (victim, seen, done) = (victim.clone(), seen.clone(), done.clone());
                 thread::spawn(move || {
                     let (_mine, mut dst) = local::<Box<usize>>();
                     let mut taken = 0;
                     loop {
                         let finished = done.load(Ordering::Acquire);
+                        if !finished && victim.len() < threshold {
+                            thread::yield_now();
+                            continue;
+                        }
                         match victim.steal_into(&mut dst) {
                             Some(item) => {
                                 for i in
@@ -792,7 +810,6 @@ mod tests {
             spilled += 1;
         }
 
-        eprintln!("popped {popped} stolen {stolen} spilled {spilled}");
         assert_eq!(popped + stolen + spilled, items);
         let wrong: Vec<usize> = (0..items)
             .filter(|&i| seen[i].load(Ordering::Relaxed) != 1)
@@ -804,6 +821,12 @@ mod tests {
 /// Model-checked races, with `LOCAL_QUEUE_CAPACITY == 4` (so half is 2).
 /// Each model asserts that every item pushed comes out exactly once, whether
 /// by a pop, a steal or the overflow batch. Run with `scripts/loom.sh`.
+///
+/// Loom does not model load buffering (a load reading a store that comes
+/// later in the other thread's program order), so it cannot catch a missing
+/// `Release` on a consumer's head CAS or a missing `Acquire` on the owner's
+/// head load (invariant 3). Those orderings rest on the argument in the
+/// module doc, as in Go and tokio.
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

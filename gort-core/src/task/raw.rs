@@ -185,13 +185,27 @@ unsafe fn waker_ref(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
 }
 
 thread_local! {
-    /// Set by `yield_now` right before it returns `Pending`, so the poller
-    /// knows the wake it sees came from Gosched and not from a message.
+    /// Set by `yield_now` right before it returns `Pending`: the poller then
+    /// re-queues the task as Gosched does, with no wake through the waker.
     static YIELD_REQUESTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The task being polled on this thread (null outside a poll).
+    static CURRENT_TASK: std::cell::Cell<*const Header> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
-pub(crate) fn request_yield() {
+/// `yield_now` from the task being polled: if `waker` is that task's own
+/// waker, records the yield for the poller (which re-queues the task
+/// itself, saving the wake's atomic operation) and returns true. Otherwise
+/// (a nested executor, `block_on`) the caller must wake the waker.
+pub(crate) fn request_yield(waker: &Waker) -> bool {
+    let current = CURRENT_TASK.with(|c| c.get());
+    if current.is_null()
+        || waker.data() != current.cast::<()>()
+        || !super::waker::is_task_waker(waker)
+    {
+        return false;
+    }
     YIELD_REQUESTED.with(|y| y.set(true));
+    true
 }
 
 fn take_yield_request() -> bool {
@@ -238,6 +252,13 @@ where
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     let stage = cell.stage.get();
+    struct CurrentTask(*const Header);
+    impl Drop for CurrentTask {
+        fn drop(&mut self) {
+            CURRENT_TASK.with(|c| c.set(self.0));
+        }
+    }
+    let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(ptr.as_ptr())));
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: RUNNING gives us exclusive access to the stage.
         let fut = match unsafe { &mut *stage } {
@@ -256,7 +277,7 @@ where
                 .wait_since
                 .store(crate::clock::coarse_now_ms(), Relaxed);
             let yielded = take_yield_request();
-            return match cell.header.state.transition_to_idle() {
+            return match cell.header.state.transition_to_idle(yielded) {
                 TransitionToIdle::Idle => {
                     // SAFETY: the queue's reference is released.
                     unsafe { drop_reference(ptr) };

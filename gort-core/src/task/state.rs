@@ -218,7 +218,9 @@ impl State {
     }
 
     /// After a poll returned `Pending`. Requires `RUNNING`; clears it.
-    pub(super) fn transition_to_idle(&self) -> TransitionToIdle {
+    /// `yielded`: the task asked to run again (`yield_now`), so it is
+    /// `NOTIFIED` now, as if it had been woken during the poll.
+    pub(super) fn transition_to_idle(&self, yielded: bool) -> TransitionToIdle {
         let mut action = TransitionToIdle::Idle;
         let _ = self.fetch_update(|s| {
             debug_assert!(s.is_running());
@@ -226,12 +228,13 @@ impl State {
                 action = TransitionToIdle::Cancelled;
                 return None; // keep RUNNING: the caller cancels now.
             }
-            action = if s.is_notified() {
-                TransitionToIdle::Notified
+            if yielded || s.is_notified() {
+                action = TransitionToIdle::Notified;
+                Some(Snapshot((s.0 & !RUNNING) | NOTIFIED))
             } else {
-                TransitionToIdle::Idle
-            };
-            Some(Snapshot(s.0 & !RUNNING))
+                action = TransitionToIdle::Idle;
+                Some(Snapshot(s.0 & !RUNNING))
+            }
         });
         action
     }
@@ -355,16 +358,30 @@ mod tests {
             st.transition_to_notified_by_ref(),
             TransitionToNotified::DoNothing
         );
-        assert_eq!(st.transition_to_idle(), TransitionToIdle::Notified);
+        assert_eq!(st.transition_to_idle(false), TransitionToIdle::Notified);
         // Not NOTIFIED-cleared: the queue reference is reused.
         assert!(st.load().is_notified());
         assert_eq!(st.transition_to_running(), TransitionToRunning::Poll);
-        assert_eq!(st.transition_to_idle(), TransitionToIdle::Idle);
+        assert_eq!(st.transition_to_idle(false), TransitionToIdle::Idle);
         assert_eq!(
             st.transition_to_notified_by_ref(),
             TransitionToNotified::Submit
         );
         assert_eq!(st.load().ref_count(), 4);
+    }
+
+    #[test]
+    fn yield_leaves_the_task_notified_for_the_poller() {
+        let st = State::new();
+        assert_eq!(st.transition_to_running(), TransitionToRunning::Poll);
+        assert_eq!(st.transition_to_idle(true), TransitionToIdle::Notified);
+        // A wake while it sits in the yield list is a no-op.
+        assert_eq!(
+            st.transition_to_notified_by_ref(),
+            TransitionToNotified::DoNothing
+        );
+        assert_eq!(st.load().ref_count(), 3);
+        assert_eq!(st.transition_to_running(), TransitionToRunning::Poll);
     }
 
     #[test]
@@ -389,7 +406,7 @@ mod tests {
     fn abort_of_idle_task_submits_it_for_cancellation() {
         let st = State::new();
         assert_eq!(st.transition_to_running(), TransitionToRunning::Poll);
-        assert_eq!(st.transition_to_idle(), TransitionToIdle::Idle);
+        assert_eq!(st.transition_to_idle(false), TransitionToIdle::Idle);
         assert_eq!(
             st.transition_to_notified_and_cancel(),
             TransitionToNotified::Submit
@@ -405,7 +422,7 @@ mod tests {
             st.transition_to_notified_and_cancel(),
             TransitionToNotified::DoNothing
         );
-        assert_eq!(st.transition_to_idle(), TransitionToIdle::Cancelled);
+        assert_eq!(st.transition_to_idle(false), TransitionToIdle::Cancelled);
         assert!(st.load().is_running(), "the poller keeps RUNNING to cancel");
     }
 

@@ -22,6 +22,11 @@ pub(super) unsafe fn raw_waker(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &VTABLE)) }
 }
 
+/// Whether `w` is a gort task waker.
+pub(super) fn is_task_waker(w: &Waker) -> bool {
+    std::ptr::eq(w.vtable(), &VTABLE)
+}
+
 fn header(data: *const ()) -> NonNull<Header> {
     // SAFETY: every waker with this vtable was built from a non-null header.
     unsafe { NonNull::new_unchecked(data as *mut Header) }

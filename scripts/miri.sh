@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs gort-core's Miri-able tests under Miri (nightly with the miri
+# component: rustup toolchain install nightly --profile minimal --component miri,rust-src).
+#
+# With no arguments: the run queue and task-state unit tests, then a set of
+# whole-runtime scheduler tests small enough for Miri (threads, wakers,
+# shutdown). With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -gt 0 ]; then
+    exec cargo +nightly miri test -p gort-core --lib -- "$@"
+fi
+cargo +nightly miri test -p gort-core --lib -- queue task
+cargo +nightly miri test -p gort-core --test scheduler -- \
+    waking_an_already_queued_task_is_a_no_op \
+    abort_drops_the_future_and_join_reports_cancelled \
+    panicking_task_yields_join_error_with_payload_and_runtime_keeps_running \
+    shutdown_drops_every_pending_task_exactly_once \
+    spawn_after_shutdown_drops_the_task_and_reports_cancelled
