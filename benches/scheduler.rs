@@ -157,7 +157,7 @@ fn chained_spawn(c: &mut Criterion) {
     g.bench_function("gort", |b| {
         b.iter(|| {
             let (tx, rx) = mpsc::sync_channel(1);
-            rt.block_on(async move { gort::spawn(async move { gort_iter(tx, DEPTH) }) });
+            rt.block_on(async move { drop(gort::spawn(async move { gort_iter(tx, DEPTH) })) });
             rx.recv().unwrap();
         })
     });
@@ -165,7 +165,7 @@ fn chained_spawn(c: &mut Criterion) {
     g.bench_function("tokio", |b| {
         b.iter(|| {
             let (tx, rx) = mpsc::sync_channel(1);
-            rt.block_on(async move { tokio::spawn(async move { tokio_iter(tx, DEPTH) }) });
+            rt.block_on(async move { drop(tokio::spawn(async move { tokio_iter(tx, DEPTH) })) });
             rx.recv().unwrap();
         })
     });
