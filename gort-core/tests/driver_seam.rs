@@ -73,7 +73,10 @@ struct Sleep {
 
 impl std::future::Future for Sleep {
     type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
         if Instant::now() >= self.when && self.registered {
             self.fired.store(true, SeqCst);
             return std::task::Poll::Ready(());
@@ -105,9 +108,14 @@ fn idle_m_blocks_in_the_driver_until_the_earliest_timer_then_fires_it() {
     let t = timers.clone();
     let f = fired.clone();
     rt.block_on(async move {
-        gort_core::spawn(Sleep { timers: t, when, registered: false, fired: f })
-            .await
-            .unwrap()
+        gort_core::spawn(Sleep {
+            timers: t,
+            when,
+            registered: false,
+            fired: f,
+        })
+        .await
+        .unwrap()
     });
     assert!(fired.load(SeqCst));
     assert!(Instant::now() >= when, "fired no earlier than the deadline");
@@ -117,9 +125,15 @@ fn idle_m_blocks_in_the_driver_until_the_earliest_timer_then_fires_it() {
     let ts = driver.timeouts.lock().unwrap().clone();
     let bounded: Vec<_> = ts.iter().flatten().filter(|d| !d.is_zero()).collect();
     assert!(!bounded.is_empty(), "no bounded park in {ts:?}");
-    assert!(bounded.iter().all(|d| **d <= Duration::from_millis(50)), "{ts:?}");
+    assert!(
+        bounded.iter().all(|d| **d <= Duration::from_millis(50)),
+        "{ts:?}"
+    );
     let h = rt.handle().clone();
-    assert_eq!(h.timers_as::<OneTimer>().map(|t| t.nprocs.load(SeqCst)), Some(2));
+    assert_eq!(
+        h.timers_as::<OneTimer>().map(|t| t.nprocs.load(SeqCst)),
+        Some(2)
+    );
     assert!(h.driver_as::<RecordingDriver>().is_some());
     assert!(h.driver_as::<ParkDriver>().is_none());
 }
@@ -127,15 +141,26 @@ fn idle_m_blocks_in_the_driver_until_the_earliest_timer_then_fires_it() {
 #[test]
 fn with_nothing_to_do_the_idle_m_blocks_without_timeout() {
     let driver = Arc::new(RecordingDriver::default());
-    let rt = Builder::new().procs(1).driver(driver.clone()).build().unwrap();
+    let rt = Builder::new()
+        .procs(1)
+        .driver(driver.clone())
+        .build()
+        .unwrap();
     rt.block_on(async { gort_core::spawn(async {}).await.unwrap() });
     // Wait until the M has gone to sleep in the driver.
     let end = Instant::now() + Duration::from_secs(30);
     while !driver.timeouts.lock().unwrap().contains(&None) {
-        assert!(Instant::now() < end, "the idle M never blocked in the driver");
+        assert!(
+            Instant::now() < end,
+            "the idle M never blocked in the driver"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     let n = driver.timeouts.lock().unwrap().len();
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(driver.timeouts.lock().unwrap().len(), n, "an idle M does not poll in a loop");
+    assert_eq!(
+        driver.timeouts.lock().unwrap().len(),
+        n,
+        "an idle M does not poll in a loop"
+    );
 }
