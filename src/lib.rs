@@ -18,18 +18,14 @@
 //! ```
 //!
 //! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
-//! `gort-macros` (`#[gort::main]`, `#[gort::test]`).
+//! `gort-time` (per-P timer heaps), `gort-macros` (`#[gort::main]`,
+//! `#[gort::test]`).
 
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
 
-/// The runtime: building it, entering it, its counters and task dumps.
-pub mod runtime {
-    pub use gort_core::metrics::RuntimeMetrics;
-    pub use gort_core::runtime::{
-        Builder, EnterGuard, Handle, Runtime, TryCurrentError, MAX_PROCS,
-    };
-}
+pub mod runtime;
+pub mod time;
 
 /// Tasks: spawning with options, handles, ids.
 pub mod task {

@@ -21,6 +21,7 @@ pub use gort_core::runtime::{EnterGuard, Handle, Runtime, TryCurrentError, MAX_P
 #[derive(Debug)]
 pub struct Builder {
     core: gort_core::runtime::Builder,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -34,6 +35,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             core: gort_core::runtime::Builder::new(),
+            start_paused: false,
         }
     }
 
@@ -46,6 +48,7 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         Builder {
             core: gort_core::runtime::Builder::new_current_thread(),
+            start_paused: false,
         }
     }
 
@@ -75,7 +78,10 @@ impl Builder {
     }
 
     /// Names the runtime's threads with a function called for each.
-    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Builder {
+    pub fn thread_name_fn(
+        &mut self,
+        f: impl Fn() -> String + Send + Sync + 'static,
+    ) -> &mut Builder {
         self.core.thread_name_fn(f);
         self
     }
@@ -109,9 +115,19 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime's clock paused (tokio's `start_paused`): time
+    /// moves only by `gort::time::advance`, or jumps to the next timer when
+    /// every task is idle, so time-based code is tested without real waits.
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
+        self
+    }
+
     /// Builds the runtime. Fails with `InvalidInput` on a bad setting or a
     /// bad `GORT_*` variable (the message names it and its value).
     pub fn build(&mut self) -> io::Result<Runtime> {
+        self.core
+            .timers(gort_time::TimeDriver::new(self.start_paused));
         self.core.build()
     }
 }
