@@ -10,7 +10,11 @@ use std::io;
 use std::time::Duration;
 
 pub use gort_core::metrics::RuntimeMetrics;
-pub use gort_core::runtime::{EnterGuard, Handle, Runtime, TryCurrentError, MAX_PROCS};
+pub use gort_core::runtime::{EnterGuard, Handle, TryCurrentError, MAX_PROCS};
+
+use std::future::Future;
+
+use gort_core::JoinHandle;
 
 /// Configures and builds a [`Runtime`] with every gort driver installed.
 ///
@@ -128,6 +132,80 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         self.core
             .timers(gort_time::TimeDriver::new(self.start_paused));
-        self.core.build()
+        self.core.build().map(|inner| Runtime { inner })
+    }
+}
+
+/// A running gort runtime with every driver installed: its Ps, Ms,
+/// monitor, blocking pool, timers.
+///
+/// Dropping it shuts it down: every worker is stopped and joined, every
+/// task still alive is cancelled (its future dropped exactly once).
+///
+/// ```
+/// let rt = gort::runtime::Runtime::new().unwrap();
+/// let v = rt.block_on(async { gort::spawn(async { 7 }).await.unwrap() });
+/// assert_eq!(v, 7);
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    inner: gort_core::runtime::Runtime,
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime
+    /// entered: tasks it spawns run on the runtime's workers.
+    ///
+    /// # Panics
+    /// When called from a task (it would block a P); use `.await`, or
+    /// `gort::block_in_place(|| handle.block_on(f))`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        self.inner.handle()
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        self.inner.handle().enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for threads still busy.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.inner.shutdown_timeout(timeout);
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.inner.shutdown_background();
     }
 }
