@@ -1,0 +1,39 @@
+//! gort-sync: Go's channels, `select` and `sync` package for async Rust.
+//!
+//! - [`chan`] makes a Go channel: [`Sender`] / [`Receiver`], both `Clone`
+//!   (MPMC), unbuffered or buffered, closable, usable from async tasks and,
+//!   through the `*_blocking` methods, from plain threads.
+//! - [`select!`] is Go's `select` statement: uniform random choice among
+//!   ready cases, `default`, and exactly one case committing even under
+//!   races with other threads.
+//!
+//! Every leaf future here charges gort's cooperative budget
+//! ([`gort_core::coop`]) and records a wait reason ([`gort_core::wait`])
+//! before returning `Pending`, so the runtime can preempt busy loops and
+//! print Go-style task dumps. Wakers are plain [`std::task::Waker`]s: the
+//! types work on any executor.
+//!
+//! Users normally reach this crate as `gort::sync` and `gort::select!`.
+
+#![warn(missing_docs)]
+
+mod block;
+mod chan;
+mod macros;
+mod primitives;
+mod rand;
+mod select;
+mod waitq;
+
+pub use chan::{
+    chan, CloseError, Receiver, RecvFuture, SendError, SendFuture, Sender, TryRecvError,
+    TrySendError,
+};
+
+/// Support for [`select!`]'s expansion; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::select::{
+        AnyCase, ChanCase, FutureCase, NoCases, Select, SelectCase, SelectCtx, Wrap,
+    };
+}
