@@ -203,8 +203,9 @@ fn select_over_four_channels_with_random_cancellation_loses_and_duplicates_nothi
         assert_eq!(rx.try_recv(), Err(gort_sync::TryRecvError::Closed));
     }
     println!("cancelled selects: {}", cancelled.load(Ordering::Relaxed));
+    // Miri's scheduler runs too few values to be sure of a cancellation.
     assert!(
-        cancelled.load(Ordering::Relaxed) > 0,
+        cfg!(miri) || cancelled.load(Ordering::Relaxed) > 0,
         "the test cancelled no select"
     );
     assert_each_exactly_once(&got, 4 * PER_FEEDER);
@@ -271,5 +272,8 @@ fn select_send_cases_with_random_cancellation_deliver_each_value_at_most_once() 
         completed.len(),
         got.len()
     );
-    assert!((completed.len() as u64) < VALUES, "no select was cancelled");
+    assert!(
+        cfg!(miri) || (completed.len() as u64) < VALUES,
+        "no select was cancelled"
+    );
 }

@@ -25,7 +25,8 @@
 //! meant to avoid), so when it finds a ready case its earlier waiters may
 //! already be registered; it must win its own token. If the counterpart is
 //! itself a blocked select, two tokens must be won together. [`try_win_pair`]
-//! does that by claiming the token at the lower address to `BUSY`, then the
+//! does that by claiming the token at the lower address (creation order
+//! under loom, which needs reproducible executions) to `BUSY`, then the
 //! other directly, then resolving the first — the address order means no
 //! two pair claims wait on each other in a cycle, and a `BUSY` holder
 //! never takes a lock or waits on a lower token, so every spin is short.
@@ -41,6 +42,11 @@ pub(crate) const BUSY: usize = usize::MAX - 1;
 #[derive(Debug)]
 pub struct SelectToken {
     state: AtomicUsize,
+    /// Creation order, used instead of the address to order pair claims
+    /// under loom, which needs every execution of a model to be
+    /// reproducible (allocation addresses are not).
+    #[cfg(loom)]
+    id: u64,
 }
 
 /// A waiter's reference to the select it belongs to: the token and which
@@ -64,9 +70,22 @@ pub(crate) enum Claim {
 
 impl SelectToken {
     pub(crate) fn new() -> Self {
+        #[cfg(loom)]
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         SelectToken {
             state: AtomicUsize::new(WAITING),
+            #[cfg(loom)]
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// The key pair claims are ordered by: the address (stable while the
+    /// token lives), or the creation order under loom.
+    fn order_key(&self) -> usize {
+        #[cfg(loom)]
+        return self.id as usize;
+        #[cfg(not(loom))]
+        return std::ptr::from_ref(self) as usize;
     }
 
     /// The committed case, or `None` while no case has committed. Waits out
@@ -128,7 +147,7 @@ pub(crate) fn try_win_pair(
     peer_case: usize,
 ) -> Claim {
     debug_assert!(!std::ptr::eq(me, peer));
-    let me_first = std::ptr::from_ref(me) < std::ptr::from_ref(peer);
+    let me_first = me.order_key() < peer.order_key();
     let ((first, first_case), (second, second_case)) = if me_first {
         ((me, me_case), (peer, peer_case))
     } else {
