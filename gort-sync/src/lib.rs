@@ -20,6 +20,7 @@
 mod block;
 mod chan;
 mod macros;
+mod mutex;
 mod primitives;
 mod rand;
 mod select;
@@ -28,6 +29,10 @@ mod waitq;
 pub use chan::{
     chan, CloseError, Receiver, RecvFuture, SendError, SendFuture, Sender, TryRecvError,
     TrySendError,
+};
+pub use mutex::{
+    Lock, Mutex, MutexGuard, TryLockError, MUTEX_LOCKED, MUTEX_STARVING, MUTEX_WAITER_SHIFT,
+    MUTEX_WOKEN, STARVATION_THRESHOLD,
 };
 
 /// Support for [`select!`]'s expansion; not a public API.

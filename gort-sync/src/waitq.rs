@@ -49,13 +49,41 @@ impl<W> WaitQueue<W> {
 
     /// Appends a waiter at the tail and returns its key.
     pub(crate) fn push_back(&mut self, waiter: W) -> usize {
-        let node = Node {
+        let key = self.alloc(Node {
             prev: self.tail,
             next: NIL,
             linked: true,
             waiter,
-        };
-        let key = if self.free == NIL {
+        });
+        if self.tail == NIL {
+            self.head = key;
+        } else {
+            self.node_mut(self.tail).next = key;
+        }
+        self.tail = key;
+        key
+    }
+
+    /// Puts a waiter at the head (Go's LIFO requeue of a waiter that has
+    /// already waited) and returns its key.
+    pub(crate) fn push_front(&mut self, waiter: W) -> usize {
+        let key = self.alloc(Node {
+            prev: NIL,
+            next: self.head,
+            linked: true,
+            waiter,
+        });
+        if self.head == NIL {
+            self.tail = key;
+        } else {
+            self.node_mut(self.head).prev = key;
+        }
+        self.head = key;
+        key
+    }
+
+    fn alloc(&mut self, node: Node<W>) -> usize {
+        if self.free == NIL {
             self.slots.push(Slot::Occupied(node));
             self.slots.len() - 1
         } else {
@@ -66,14 +94,7 @@ impl<W> WaitQueue<W> {
             };
             self.slots[key] = Slot::Occupied(node);
             key
-        };
-        if self.tail == NIL {
-            self.head = key;
-        } else {
-            self.node_mut(self.tail).next = key;
         }
-        self.tail = key;
-        key
     }
 
     /// The oldest linked waiter.
@@ -176,8 +197,9 @@ mod tests {
         assert_eq!(q.remove(keys[2]), 2);
         let k = q.push_back(9);
         assert_eq!(k, keys[2], "freed slots are reused");
-        assert_eq!(order(&q), [1, 3, 9]);
-        for k in [keys[0], keys[1], keys[3], keys[4], k] {
+        let f = q.push_front(8);
+        assert_eq!(order(&q), [8, 1, 3, 9]);
+        for k in [keys[0], keys[1], keys[3], keys[4], k, f] {
             q.remove(k);
         }
         assert_eq!(q.head(), None);

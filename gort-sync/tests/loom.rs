@@ -10,8 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use gort_sync::{chan, select, TryRecvError};
+use gort_sync::{chan, select, Mutex, TryRecvError};
 use loom::future::block_on;
+use loom::sync::Arc;
 use loom::thread;
 
 /// Polls the inner future once and reports what it returned.
@@ -165,5 +166,52 @@ fn loom_dropped_send_is_delivered_at_most_once_and_never_later() {
             Err(TryRecvError::Closed),
             "nothing left behind"
         );
+    });
+}
+
+#[test]
+fn loom_mutex_excludes_and_wakes_every_waiter() {
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(0u32));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let m = m.clone();
+                thread::spawn(move || {
+                    let mut g = block_on(m.lock());
+                    let v = *g;
+                    *g = v + 1;
+                })
+            })
+            .collect();
+        {
+            let mut g = block_on(m.lock());
+            *g += 1;
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*m.try_lock().unwrap(), 3);
+        assert!(!m.is_starving());
+    });
+}
+
+#[test]
+fn loom_mutex_cancelled_waiter_loses_no_wake_up() {
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(()));
+        let g = m.try_lock().unwrap();
+        let m2 = m.clone();
+        let waiter = thread::spawn(move || drop(block_on(m2.lock())));
+        let m3 = m.clone();
+        let canceller = thread::spawn(move || {
+            let mut f = Box::pin(m3.lock());
+            let got = block_on(PollOnce(f.as_mut())).is_ready();
+            drop(f);
+            got
+        });
+        drop(g);
+        waiter.join().unwrap();
+        canceller.join().unwrap();
+        assert!(m.try_lock().is_ok(), "the mutex ended unlocked");
     });
 }
