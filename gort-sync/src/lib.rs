@@ -6,6 +6,9 @@
 //! - [`select!`] is Go's `select` statement: uniform random choice among
 //!   ready cases, `default`, and exactly one case committing even under
 //!   races with other threads.
+//! - Go's `sync` package: [`Mutex`] (normal and starvation modes),
+//!   [`RwMutex`] (writer preference), [`WaitGroup`], [`Once`] /
+//!   [`OnceCell`], [`Cond`], and the weighted FIFO [`Semaphore`].
 //!
 //! Every leaf future here charges gort's cooperative budget
 //! ([`gort_core::coop`]) and records a wait reason ([`gort_core::wait`])
@@ -19,21 +22,31 @@
 
 mod block;
 mod chan;
+mod cond;
 mod macros;
 mod mutex;
+mod once;
 mod primitives;
 mod rand;
+mod rwmutex;
 mod select;
+mod semaphore;
+mod waitgroup;
 mod waitq;
 
 pub use chan::{
     chan, CloseError, Receiver, RecvFuture, SendError, SendFuture, Sender, TryRecvError,
     TrySendError,
 };
+pub use cond::Cond;
 pub use mutex::{
     Lock, Mutex, MutexGuard, TryLockError, MUTEX_LOCKED, MUTEX_STARVING, MUTEX_WAITER_SHIFT,
     MUTEX_WOKEN, STARVATION_THRESHOLD,
 };
+pub use once::{Once, OnceCell};
+pub use rwmutex::{Read, RwMutex, RwMutexReadGuard, RwMutexWriteGuard, Write};
+pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
+pub use waitgroup::{NegativeCounter, Wait, WaitGroup};
 
 /// Support for [`select!`]'s expansion; not a public API.
 #[doc(hidden)]
