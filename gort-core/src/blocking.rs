@@ -268,3 +268,102 @@ where
     let _reacquire = released.then_some(Reacquire);
     crate::coop::unconstrained(f)
 }
+
+/// The scheduler of a locked task: it never goes back to a queue (its one
+/// poll drives the future to completion on its own thread).
+pub(crate) struct LockedSchedule;
+
+impl Schedule for LockedSchedule {
+    fn schedule(&self, task: Notified) {
+        // Only reached by abort() while the thread runs it: the thread owns
+        // the task until it completes, so this extra reference just goes.
+        drop(task);
+    }
+
+    fn release(&self, _task: RawTask) -> bool {
+        false
+    }
+}
+
+/// Go's `LockOSThread` for a whole task: `f` builds a future that may be
+/// `!Send` and that runs, every poll of it, on one new thread that runs
+/// nothing else. The result comes back through a `JoinHandle`.
+pub(crate) fn spawn_locked<F, Fut>(
+    handle: &Handle,
+    f: F,
+    location: &'static Location<'static>,
+) -> std::io::Result<JoinHandle<Fut::Output>>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    let h = handle.clone();
+    let body = move || {
+        let _enter = crate::context::enter(h.clone());
+        h.shared
+            .locked_threads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        struct Leave(Handle);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                self.0
+                    .shared
+                    .locked_threads
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let _leave = Leave(h.clone());
+        run_local(f())
+    };
+    let (notified, raw, join) = task::new_task(
+        BlockingTask { f: Some(body) },
+        LockedSchedule,
+        None,
+        location,
+    );
+    // SAFETY: not linked in the live-task list: the list reference is ours.
+    unsafe { raw.drop_ref() };
+    let name = (handle.shared.config.thread_name)();
+    std::thread::Builder::new().name(name).spawn(move || {
+        let again = notified.run();
+        debug_assert!(again.is_none());
+    })?;
+    Ok(join)
+}
+
+/// Drives a `!Send` future on the current thread, parking it between polls.
+fn run_local<F: Future>(fut: F) -> F::Output {
+    use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+    struct Unpark {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            if !self.woken.swap(true, AcqRel) {
+                self.thread.unpark();
+            }
+        }
+    }
+    let unpark = Arc::new(Unpark {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(unpark.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = crate::coop::with_budget(|| fut.as_mut().poll(&mut cx)) {
+            return v;
+        }
+        while !unpark.woken.swap(false, AcqRel) {
+            std::thread::park();
+        }
+    }
+}

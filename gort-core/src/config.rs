@@ -23,10 +23,9 @@ pub(crate) fn parse_maxprocs(v: Option<&std::ffi::OsStr>) -> io::Result<Option<u
     check_procs(n).map(Some).map_err(bad)
 }
 
-/// One P per CPU this process may use (affinity mask and cgroup quota
-/// aware, through the standard library).
+/// One P per CPU this process may use (affinity mask and cgroup quota).
 pub(crate) fn default_procs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::cpu::num_cpu().min(crate::runtime::MAX_PROCS)
 }
 
 #[cfg(test)]

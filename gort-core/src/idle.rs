@@ -99,6 +99,9 @@ pub(crate) struct SchedState {
     pub(crate) driver_busy: bool,
     /// Number of M threads alive.
     pub(crate) mcount: usize,
+    /// The world is being stopped (Go's `sched.gcwaiting`): no P is handed
+    /// out until `set_gomaxprocs` is done.
+    pub(crate) stw: bool,
 }
 
 pub(crate) struct Idle {
@@ -128,6 +131,7 @@ impl Idle {
                 midle: Vec::new(),
                 driver_busy: false,
                 mcount: 0,
+                stw: false,
             }),
             npidle: AtomicUsize::new(0),
             nmspinning: AtomicUsize::new(0),
@@ -147,9 +151,25 @@ impl Idle {
 
     /// pidleget (lock held).
     pub(crate) fn pidle_get(&self, s: &mut SchedState) -> Option<usize> {
+        if s.stw {
+            return None;
+        }
         let p = s.pidle.pop();
         self.npidle.store(s.pidle.len(), SeqCst);
         p
+    }
+
+    /// Takes P `p` off the idle list (lock held); false if it was not there.
+    pub(crate) fn pidle_remove(&self, s: &mut SchedState, p: usize) -> bool {
+        let found = match s.pidle.iter().position(|&x| x == p) {
+            Some(i) => {
+                s.pidle.remove(i);
+                true
+            }
+            None => false,
+        };
+        self.npidle.store(s.pidle.len(), SeqCst);
+        found
     }
 
     /// mput (lock held): `parker`'s M goes to sleep, on its parker or in
@@ -176,6 +196,12 @@ impl Idle {
     /// startm: runs P `p` (or an idle P when `None`) on an idle M, or says
     /// a new M is needed. The caller holds the lock.
     pub(crate) fn start_m(&self, s: &mut SchedState, p: Option<usize>, spinning: bool) -> StartM {
+        if s.stw {
+            if let Some(p) = p {
+                self.pidle_put(s, p);
+            }
+            return StartM::NoP;
+        }
         let p = match p {
             Some(p) => p,
             None => match self.pidle_get(s) {

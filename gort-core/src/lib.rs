@@ -22,11 +22,13 @@
 
 #![warn(missing_docs)]
 
+mod allp;
 mod blocking;
 mod clock;
 mod config;
 mod context;
 pub mod coop;
+mod cpu;
 pub mod driver;
 mod dump;
 mod idle;

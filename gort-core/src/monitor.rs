@@ -81,14 +81,13 @@ struct Seen {
 /// Thread main of the monitor.
 pub(crate) fn run(shared: Arc<Shared>) {
     let mon = &shared.monitor;
-    let n = shared.nprocs();
-    let now = crate::clock::refresh();
-    let mut seen: Vec<Seen> = (0..n).map(|_| Seen { seq: 0, since: now }).collect();
+    let mut seen: Vec<Seen> = Vec::new();
     let mut g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if g.stop {
             return;
         }
+        let n = shared.nprocs();
         if shared.idle.npidle.load(SeqCst) == n {
             // Every P idle: sleep until one is taken (Go's sysmonwait). The
             // flag is raised before the re-check, and `wake` reads it after
@@ -110,6 +109,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         drop(g);
         let now = crate::clock::refresh();
+        seen.resize_with(shared.nprocs(), || Seen { seq: 0, since: now });
         for (i, pp) in shared.procs.iter().enumerate() {
             let seq = pp.poll_seq.load(Relaxed);
             let (owner, state) = pp.status();

@@ -419,6 +419,49 @@ impl Handle {
         crate::dump::dump(&self.shared)
     }
 
+    /// Number of Ps (Go's `GOMAXPROCS`).
+    pub fn gomaxprocs(&self) -> usize {
+        self.shared.nprocs()
+    }
+
+    /// Go's `runtime.GOMAXPROCS(n)`: resizes the set of Ps of this live
+    /// runtime, stopping the world at poll boundaries. Returns the previous
+    /// number. Fails with `InvalidInput` unless `1 <= n <= MAX_PROCS`.
+    ///
+    /// ```
+    /// let rt = gort_core::runtime::Builder::new().procs(2).build().unwrap();
+    /// assert_eq!(rt.handle().set_gomaxprocs(4).unwrap(), 2);
+    /// assert_eq!(rt.handle().gomaxprocs(), 4);
+    /// assert!(rt.handle().set_gomaxprocs(0).is_err());
+    /// ```
+    pub fn set_gomaxprocs(&self, n: usize) -> io::Result<usize> {
+        self.shared.set_gomaxprocs(n)
+    }
+
+    /// Runs the future that `f` builds on a new thread of its own, which
+    /// runs nothing else (Go's `LockOSThread` for the whole goroutine). The
+    /// future may be `!Send`: it is created and polled on that thread only.
+    /// Fails if the thread cannot be started. `abort` on the handle has no
+    /// effect once the thread runs it.
+    ///
+    /// ```
+    /// let rt = gort_core::runtime::Builder::new().procs(1).build().unwrap();
+    /// let h = rt.handle().spawn_locked(|| async {
+    ///     let local = std::rc::Rc::new(5); // !Send
+    ///     *local + 1
+    /// }).unwrap();
+    /// assert_eq!(rt.block_on(h).unwrap(), 6);
+    /// ```
+    #[track_caller]
+    pub fn spawn_locked<F, Fut>(&self, f: F) -> io::Result<JoinHandle<Fut::Output>>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        crate::blocking::spawn_locked(self, f, Location::caller())
+    }
+
     /// A snapshot of the scheduler's counters.
     pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
         use std::sync::atomic::Ordering::Relaxed;
@@ -490,6 +533,16 @@ impl Handle {
         }
         let _enter = context::enter(self.clone());
         let _depth = context::enter_block_on();
+        struct InBlockOn<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for InBlockOn<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.shared
+            .block_on_threads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _in = InBlockOn(&self.shared.block_on_threads);
         let notify = Arc::new(ThreadNotify {
             thread: thread::current(),
             notified: AtomicBool::new(false),
@@ -544,4 +597,74 @@ impl Wake for ThreadNotify {
             self.thread.unpark();
         }
     }
+}
+
+/// Go's `runtime` package functions, on the runtime this thread is in.
+///
+/// Outside a runtime they answer for the runtime this process would build
+/// by default (`gomaxprocs`), or with zeros (`num_goroutine`, `metrics`).
+
+/// Number of Ps of the current runtime (Go's `GOMAXPROCS(0)`); outside a
+/// runtime, the number a default runtime would get (`GORT_MAXPROCS` if
+/// valid, else [`num_cpu`]).
+pub fn gomaxprocs() -> usize {
+    context::with_current(|h| match h {
+        Some(h) => h.gomaxprocs(),
+        None => crate::config::maxprocs_from_env()
+            .ok()
+            .flatten()
+            .unwrap_or_else(crate::config::default_procs),
+    })
+}
+
+/// Go's `runtime.GOMAXPROCS(n)` for the current runtime; returns the
+/// previous value. Fails outside a runtime, or unless `1 <= n <= MAX_PROCS`.
+pub fn set_gomaxprocs(n: usize) -> io::Result<usize> {
+    context::with_current(|h| match h {
+        Some(h) => h.set_gomaxprocs(n),
+        None => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "set_gomaxprocs called outside a gort runtime",
+        )),
+    })
+}
+
+/// Live tasks of the current runtime (Go's `NumGoroutine`), 0 outside one.
+pub fn num_goroutine() -> usize {
+    context::with_current(|h| h.map_or(0, |h| h.num_tasks()))
+}
+
+/// CPUs this process may use: the affinity mask, capped by the cgroup
+/// (v1 or v2) CPU quota rounded up. The default number of Ps.
+pub fn num_cpu() -> usize {
+    crate::cpu::num_cpu()
+}
+
+/// gort's version, like Go's `runtime.Version()`.
+pub fn version() -> &'static str {
+    concat!("gort", env!("CARGO_PKG_VERSION"))
+}
+
+/// The current runtime's counters; all zero outside a runtime.
+pub fn metrics() -> crate::metrics::RuntimeMetrics {
+    context::with_current(|h| h.map(|h| h.metrics()).unwrap_or_default())
+}
+
+/// The current runtime's task dump ([`Handle::dump_tasks`]); empty outside one.
+pub fn dump_tasks() -> String {
+    context::with_current(|h| h.map(|h| h.dump_tasks()).unwrap_or_default())
+}
+
+/// [`Handle::spawn_locked`] on the current runtime.
+///
+/// # Panics
+/// Outside a runtime.
+#[track_caller]
+pub fn spawn_locked<F, Fut>(f: F) -> io::Result<JoinHandle<Fut::Output>>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    Handle::current().spawn_locked(f)
 }

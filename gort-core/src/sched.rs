@@ -14,13 +14,13 @@ use std::sync::atomic::{
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::allp::AllP;
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, Timers};
 use crate::idle::{Assignment, Idle, StartM};
 use crate::inject::Inject;
 use crate::metrics::Counters;
 use crate::monitor::MonitorShared;
-use crate::processor::P;
 use crate::runtime::Handle;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule};
@@ -35,7 +35,7 @@ pub(crate) struct Config {
 }
 
 pub(crate) struct Shared {
-    pub(crate) procs: Box<[P]>,
+    pub(crate) procs: AllP,
     pub(crate) inject: Inject,
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
@@ -45,6 +45,10 @@ pub(crate) struct Shared {
     pub(crate) monitor: MonitorShared,
     pub(crate) counters: Counters,
     pub(crate) shutdown: AtomicBool,
+    /// Mirror of `SchedState::stw` for the schedule loop's fast check.
+    pub(crate) stw: AtomicBool,
+    /// One `set_gomaxprocs` at a time.
+    resize_lock: Mutex<()>,
     pub(crate) config: Config,
     next_m_id: AtomicU64,
     /// Join handles of every M thread ever started.
@@ -58,6 +62,10 @@ pub(crate) struct Shared {
     pub(crate) in_blocking: AtomicUsize,
     /// Threads polling a `block_on` future right now.
     pub(crate) block_on_active: AtomicUsize,
+    /// Threads inside `block_on` (polling or parked).
+    pub(crate) block_on_threads: AtomicUsize,
+    /// Threads running a `spawn_locked` task.
+    pub(crate) locked_threads: AtomicUsize,
 }
 
 impl Shared {
@@ -78,7 +86,7 @@ impl Shared {
             }
         }
         Shared {
-            procs: (0..nprocs).map(|_| P::new()).collect(),
+            procs: AllP::new(nprocs),
             inject: Inject::new(),
             idle,
             owned: OwnedTasks::new(nprocs * 4),
@@ -88,6 +96,8 @@ impl Shared {
             monitor: MonitorShared::new(),
             counters: Counters::default(),
             shutdown: AtomicBool::new(false),
+            stw: AtomicBool::new(false),
+            resize_lock: Mutex::new(()),
             config,
             // Id 0 is the monitor's (processor::MONITOR_ID).
             next_m_id: AtomicU64::new(1),
@@ -96,6 +106,8 @@ impl Shared {
             threads_alive: AtomicUsize::new(0),
             in_blocking: AtomicUsize::new(0),
             block_on_active: AtomicUsize::new(0),
+            block_on_threads: AtomicUsize::new(0),
+            locked_threads: AtomicUsize::new(0),
         }
     }
 
@@ -170,6 +182,10 @@ impl Shared {
         }
         match self.idle.start_m(&mut s, p, spinning) {
             StartM::NoP => {
+                if let Some(p) = p {
+                    // Handed back to the idle list while the world stops.
+                    self.procs[p].set_idle();
+                }
                 drop(s);
                 if spinning {
                     self.idle.dec_spinning();
@@ -280,6 +296,83 @@ impl Shared {
         }
     }
 
+    /// Go's `GOMAXPROCS(n)` on a live runtime: stops the world at poll
+    /// boundaries (every M releases its P at its next schedule point, a P
+    /// stuck in a long poll is handed off by the monitor), resizes the set
+    /// of Ps as `procresize` does — a removed P's queued tasks go to the
+    /// global queue, its timers to P0 — and starts the world again.
+    /// Returns the previous number of Ps.
+    pub(crate) fn set_gomaxprocs(self: &Arc<Self>, n: usize) -> std::io::Result<usize> {
+        crate::runtime::check_procs(n).map_err(|why| {
+            crate::runtime::invalid(format!("set_gomaxprocs({n}) is not valid: {why}"))
+        })?;
+        let _one = self.resize_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_shutdown() {
+            return Err(std::io::Error::other(
+                "set_gomaxprocs: the runtime is shut down",
+            ));
+        }
+        // Called from a task: give our own P away first, or the world
+        // would wait for us.
+        crate::blocking::block_in_place(|| self.resize_stopped(n))
+    }
+
+    fn resize_stopped(self: &Arc<Self>, n: usize) -> std::io::Result<usize> {
+        {
+            let mut s = self.idle.lock();
+            s.stw = true;
+            self.stw.store(true, SeqCst);
+        }
+        // Wait for every P to reach the idle list. Ms see `stw` at their
+        // next schedule point; the monitor retakes Ps stuck in a poll.
+        while self.idle.npidle.load(SeqCst) < self.nprocs() {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let old = self.nprocs();
+        let mut displaced = Vec::new();
+        {
+            let mut s = self.idle.lock();
+            if n > old {
+                self.procs.ensure(n);
+                for p in old..n {
+                    self.procs[p].set_idle();
+                    self.idle.pidle_put(&mut s, p);
+                }
+            } else {
+                for p in n..old {
+                    self.idle.pidle_remove(&mut s, p);
+                    // SAFETY: the world is stopped: no M owns this P.
+                    displaced.extend(unsafe { self.procs[p].drain() });
+                }
+            }
+            self.procs.set_len(n);
+            if let Some(t) = &self.timers {
+                t.resize(n);
+            }
+            s.stw = false;
+            self.stw.store(false, SeqCst);
+        }
+        for t in displaced {
+            self.inject.push(t);
+        }
+        // Start an M for every P with queued work, then one spinner for the
+        // global queue.
+        for p in 0..n {
+            if self.procs[p].has_work() {
+                let taken = {
+                    let mut s = self.idle.lock();
+                    self.idle.pidle_remove(&mut s, p)
+                };
+                if taken {
+                    self.start_m(Some(p), false);
+                }
+            }
+        }
+        self.wakep();
+        self.monitor.wake();
+        Ok(old)
+    }
+
     /// Nothing can run without an outside event: every P idle with empty
     /// queues, no blocking work, no `block_on` future being polled. A
     /// paused clock may then jump ahead.
@@ -335,7 +428,7 @@ impl Shared {
         }
         // Drop the queued references (the tasks are complete now). A future's
         // Drop may have woken others into the global queue: drain until empty.
-        for p in self.procs.iter() {
+        for p in self.procs.iter_all() {
             // SAFETY: no M runs any more (they were joined), or the ones that
             // timed out are past the shutdown check and hold no P.
             drop(unsafe { p.drain() });

@@ -284,6 +284,10 @@ impl M {
             if shared.is_shutdown() {
                 return None;
             }
+            if shared.stw.load(SeqCst) {
+                self.release_p_for_stw(p, pp);
+                return None;
+            }
             if let Some(t) = &shared.timers {
                 t.run_expired(p);
             }
@@ -370,6 +374,22 @@ impl M {
                 }
             }
             return None;
+        }
+    }
+
+    /// The world is stopping: put the P, with its queues, on the idle list.
+    fn release_p_for_stw(&self, p: usize, pp: &P) {
+        let shared = &*self.shared;
+        // SAFETY: we own the P. Yielded tasks go to the local queue so the
+        // P's queued work is visible to whoever gets it next.
+        unsafe { pp.release_yielded(&shared.inject, true) };
+        let mut s = shared.idle.lock();
+        pp.set_idle();
+        shared.idle.pidle_put(&mut s, p);
+        drop(s);
+        self.p.set(None);
+        if self.spinning.replace(false) {
+            shared.idle.dec_spinning();
         }
     }
 
