@@ -599,10 +599,10 @@ impl Wake for ThreadNotify {
     }
 }
 
-/// Go's `runtime` package functions, on the runtime this thread is in.
-///
-/// Outside a runtime they answer for the runtime this process would build
-/// by default (`gomaxprocs`), or with zeros (`num_goroutine`, `metrics`).
+// Go's `runtime` package functions, on the runtime this thread is in.
+//
+// Outside a runtime they answer for the runtime this process would build
+// by default (`gomaxprocs`), or with zeros (`num_goroutine`, `metrics`).
 
 /// Number of Ps of the current runtime (Go's `GOMAXPROCS(0)`); outside a
 /// runtime, the number a default runtime would get (`GORT_MAXPROCS` if
