@@ -7,6 +7,66 @@ use std::io;
 
 use crate::runtime::{check_procs, invalid};
 
+/// `GORT_DEBUG`: Go's `GODEBUG` knobs that gort has, comma-separated
+/// `key=value` pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Debug {
+    /// `schedtrace=MS`: print Go's SCHED line every MS milliseconds (0: off).
+    pub(crate) schedtrace_ms: Option<u64>,
+    /// `scheddetail=1`: add the per-P and per-M lines.
+    pub(crate) scheddetail: Option<bool>,
+    /// `sigquit=1`: SIGQUIT prints the task dump instead of killing.
+    pub(crate) sigquit: Option<bool>,
+    /// `checkdead=0`: turn deadlock detection off (on by default).
+    pub(crate) checkdead: Option<bool>,
+    /// `gctrace=1`: one line per GC cycle (read by the GC).
+    pub(crate) gctrace: Option<bool>,
+}
+
+const DEBUG_KEYS: &str = "schedtrace=MS, scheddetail=0|1, sigquit=0|1, checkdead=0|1, gctrace=0|1";
+
+/// `GORT_DEBUG` from the environment.
+pub(crate) fn debug_from_env() -> io::Result<Debug> {
+    parse_debug(std::env::var_os("GORT_DEBUG").as_deref())
+}
+
+pub(crate) fn parse_debug(v: Option<&std::ffi::OsStr>) -> io::Result<Debug> {
+    let mut d = Debug::default();
+    let Some(raw) = v else { return Ok(d) };
+    let s = raw.to_string_lossy();
+    let bad = |why: String| invalid(format!("GORT_DEBUG={s:?} is not valid: {why}"));
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{item:?} is not key=value; accepted: {DEBUG_KEYS}")))?;
+        let flag = || match v {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err(bad(format!("{k} takes 0 or 1, not {v:?}"))),
+        };
+        match k {
+            "schedtrace" => {
+                let ms: u64 = v.parse().map_err(|_| {
+                    bad(format!(
+                        "schedtrace takes a whole number of milliseconds, not {v:?}"
+                    ))
+                })?;
+                d.schedtrace_ms = Some(ms);
+            }
+            "scheddetail" => d.scheddetail = Some(flag()?),
+            "sigquit" => d.sigquit = Some(flag()?),
+            "checkdead" => d.checkdead = Some(flag()?),
+            "gctrace" => d.gctrace = Some(flag()?),
+            _ => {
+                return Err(bad(format!(
+                    "unknown setting {k:?}; accepted: {DEBUG_KEYS}"
+                )))
+            }
+        }
+    }
+    Ok(d)
+}
+
 /// `GORT_MAXPROCS`, if set.
 pub(crate) fn maxprocs_from_env() -> io::Result<Option<usize>> {
     parse_maxprocs(std::env::var_os("GORT_MAXPROCS").as_deref())
@@ -38,6 +98,42 @@ mod tests {
         assert_eq!(parse_maxprocs(None).unwrap(), None);
         assert_eq!(parse_maxprocs(Some(OsStr::new("4"))).unwrap(), Some(4));
         assert_eq!(parse_maxprocs(Some(OsStr::new(" 2 "))).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn gort_debug_parses_go_style_pairs() {
+        let d = parse_debug(Some(OsStr::new(
+            "schedtrace=1000,scheddetail=1, sigquit=1,checkdead=0,gctrace=1",
+        )))
+        .unwrap();
+        assert_eq!(d.schedtrace_ms, Some(1000));
+        assert_eq!(d.scheddetail, Some(true));
+        assert_eq!(d.sigquit, Some(true));
+        assert_eq!(d.checkdead, Some(false));
+        assert_eq!(d.gctrace, Some(true));
+        assert_eq!(parse_debug(None).unwrap(), Debug::default());
+        assert_eq!(parse_debug(Some(OsStr::new(""))).unwrap(), Debug::default());
+    }
+
+    #[test]
+    fn bad_gort_debug_is_an_error_naming_variable_value_and_accepted_keys() {
+        for bad in [
+            "schedtrace=abc",
+            "scheddetail=2",
+            "frobnicate=1",
+            "schedtrace",
+            "sigquit=yes",
+        ] {
+            let e = parse_debug(Some(OsStr::new(bad))).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            let msg = e.to_string();
+            assert!(msg.contains("GORT_DEBUG"), "{msg}");
+            assert!(msg.contains(&format!("{bad:?}")), "{msg}");
+        }
+        let e = parse_debug(Some(OsStr::new("frobnicate=1")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("schedtrace=MS"), "{e}");
     }
 
     #[test]

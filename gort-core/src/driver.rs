@@ -63,6 +63,18 @@ pub trait Timers: Any + Send + Sync {
     /// The number of Ps is now `nprocs` (at build, and on `set_gomaxprocs`).
     fn resize(&self, nprocs: usize);
 
+    /// Number of timers pending on P `p` (schedtrace's `timerslen`).
+    fn len(&self, _p: usize) -> usize {
+        0
+    }
+
+    /// Whether any timer is pending anywhere. A pending timer may wake a
+    /// task, so the deadlock check stays quiet while this is true; the
+    /// default says yes, to be safe.
+    fn has_pending(&self) -> bool {
+        true
+    }
+
     /// Whether the clock is paused (tokio's test-util style): the
     /// scheduler then offers [`Timers::advance_idle`] whenever nothing can
     /// run, instead of sleeping until a deadline that will never come.

@@ -172,6 +172,11 @@ impl Idle {
         found
     }
 
+    /// Number of idle Ms (lock held).
+    pub(crate) fn idle_ms(s: &SchedState) -> usize {
+        s.midle.len()
+    }
+
     /// mput (lock held): `parker`'s M goes to sleep, on its parker or in
     /// the driver.
     pub(crate) fn m_put(&self, s: &mut SchedState, parker: &Arc<MParker>, in_driver: bool) {

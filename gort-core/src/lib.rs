@@ -40,7 +40,9 @@ mod processor;
 pub(crate) mod queue;
 pub mod runtime;
 mod sched;
+mod sigquit;
 pub mod task;
+mod trace;
 pub mod wait;
 mod worker;
 

@@ -57,6 +57,10 @@ impl MonitorShared {
         }
     }
 
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(SeqCst)
+    }
+
     /// A P became busy: wake the monitor if it sleeps for good.
     pub(crate) fn wake(&self) {
         if self.sleeping.load(SeqCst) {
@@ -82,6 +86,8 @@ struct Seen {
 pub(crate) fn run(shared: Arc<Shared>) {
     let mon = &shared.monitor;
     let mut seen: Vec<Seen> = Vec::new();
+    let trace_every = shared.config.schedtrace;
+    let mut next_trace = trace_every.map(|d| Instant::now() + d);
     let mut g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if g.stop {
@@ -89,42 +95,97 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         let n = shared.nprocs();
         if shared.idle.npidle.load(SeqCst) == n {
-            // Every P idle: sleep until one is taken (Go's sysmonwait). The
-            // flag is raised before the re-check, and `wake` reads it after
-            // taking a P: one of the two sees the other.
+            drop(g);
+            check_dead(&shared);
+            g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
+            // Every P idle: sleep until one is taken (Go's sysmonwait), or
+            // until the next schedtrace line. The flag is raised before the
+            // re-check, and `wake` reads it after taking a P: one of the two
+            // sees the other.
             mon.sleeping.store(true, SeqCst);
             if shared.idle.npidle.load(SeqCst) == n && !g.stop {
-                g = mon.cond.wait(g).unwrap_or_else(|e| e.into_inner());
+                g = match next_trace {
+                    None => mon.cond.wait(g).unwrap_or_else(|e| e.into_inner()),
+                    Some(t) => {
+                        let d = t.saturating_duration_since(Instant::now());
+                        mon.cond
+                            .wait_timeout(g, d)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
             }
             mon.sleeping.store(false, SeqCst);
-            continue;
+        } else {
+            g = mon
+                .cond
+                .wait_timeout(g, tick(shared.config.handoff_after))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
-        g = mon
-            .cond
-            .wait_timeout(g, tick(shared.config.handoff_after))
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
         if g.stop {
             return;
         }
         drop(g);
         let now = crate::clock::refresh();
-        seen.resize_with(shared.nprocs(), || Seen { seq: 0, since: now });
-        for (i, pp) in shared.procs.iter().enumerate() {
-            let seq = pp.poll_seq.load(Relaxed);
-            let (owner, state) = pp.status();
-            let s = &mut seen[i];
-            if state != P_POLLING || seq != s.seq {
-                s.seq = seq;
-                s.since = now;
-                continue;
-            }
-            if now.duration_since(s.since) >= shared.config.handoff_after && pp.retake(owner) {
-                shared.counters.handoffs.fetch_add(1, Relaxed);
-                s.since = now;
-                shared.handoff_p(i);
+        if let (Some(t), Some(every)) = (next_trace, trace_every) {
+            if now >= t {
+                eprintln!(
+                    "{}",
+                    crate::trace::schedtrace(&shared, shared.config.scheddetail)
+                );
+                next_trace = Some(t.max(now - every) + every);
             }
         }
+        retake(&shared, &mut seen, now);
         g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Go's `retake`: hand off every P whose poll has not moved for the
+/// hand-off threshold.
+fn retake(shared: &Arc<Shared>, seen: &mut Vec<Seen>, now: Instant) {
+    seen.resize_with(shared.nprocs(), || Seen { seq: 0, since: now });
+    for (i, pp) in shared.procs.iter().enumerate() {
+        let seq = pp.poll_seq.load(Relaxed);
+        let (owner, state) = pp.status();
+        let s = &mut seen[i];
+        if state != P_POLLING || seq != s.seq {
+            s.seq = seq;
+            s.since = now;
+            continue;
+        }
+        if now.duration_since(s.since) >= shared.config.handoff_after && pp.retake(owner) {
+            shared.counters.handoffs.fetch_add(1, Relaxed);
+            pp.handoffs.fetch_add(1, Relaxed);
+            s.since = now;
+            shared.handoff_p(i);
+        }
+    }
+}
+
+/// How long the runtime must look dead, with no activity at all, before
+/// the deadlock is declared: the check reads several counters that are not
+/// updated together, so it must see the same quiet state twice.
+const DEAD_CONFIRM: Duration = Duration::from_millis(20);
+
+/// Go's `checkdead`, run when every P has gone idle.
+fn check_dead(shared: &Arc<Shared>) {
+    if !crate::trace::is_dead(shared) {
+        return;
+    }
+    let before = crate::trace::activity(shared);
+    std::thread::sleep(DEAD_CONFIRM);
+    if !crate::trace::is_dead(shared) || crate::trace::activity(shared) != before {
+        return;
+    }
+    shared.deadlocked.store(true, SeqCst);
+    for t in shared
+        .block_on_waiters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        t.unpark();
     }
 }

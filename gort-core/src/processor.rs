@@ -86,6 +86,8 @@ pub(crate) struct P {
     /// Size of the local queue plus runnext, refreshed by the owner after
     /// each change so readers (schedtrace, metrics) need no owner access.
     pub(crate) queue_len: AtomicUsize,
+    /// Times the monitor retook this P from a poll that ran too long.
+    pub(crate) handoffs: AtomicU64,
 }
 
 // SAFETY: `owned` is only accessed by the M that owns the P according to
@@ -109,6 +111,7 @@ impl P {
             schedtick: AtomicU64::new(0),
             poll_seq: AtomicU64::new(0),
             queue_len: AtomicUsize::new(0),
+            handoffs: AtomicU64::new(0),
         }
     }
 

@@ -40,6 +40,10 @@ pub struct Builder {
     thread_name: Arc<dyn Fn() -> String + Send + Sync>,
     thread_stack_size: Option<usize>,
     handoff_after: Duration,
+    schedtrace: Option<Option<Duration>>,
+    scheddetail: Option<bool>,
+    dump_on_sigquit: Option<bool>,
+    deadlock_detection: Option<bool>,
     driver: Option<Arc<dyn Driver>>,
     timers: Option<Arc<dyn Timers>>,
 }
@@ -69,6 +73,10 @@ impl Builder {
             thread_name: Arc::new(|| "gort-worker".to_string()),
             thread_stack_size: None,
             handoff_after: crate::monitor::FORCE_HANDOFF,
+            schedtrace: None,
+            scheddetail: None,
+            dump_on_sigquit: None,
+            deadlock_detection: None,
             driver: None,
             timers: None,
         }
@@ -138,6 +146,34 @@ impl Builder {
         self
     }
 
+    /// Prints Go's `SCHED` line to stderr every `every` (`None`: off),
+    /// overriding `GORT_DEBUG=schedtrace=MS`.
+    pub fn schedtrace(&mut self, every: Option<Duration>) -> &mut Builder {
+        self.schedtrace = Some(every.filter(|d| !d.is_zero()));
+        self
+    }
+
+    /// Adds the per-P and per-M lines to the schedtrace output, overriding
+    /// `GORT_DEBUG=scheddetail=1`.
+    pub fn scheddetail(&mut self, on: bool) -> &mut Builder {
+        self.scheddetail = Some(on);
+        self
+    }
+
+    /// SIGQUIT prints every runtime's task dump to stderr instead of
+    /// killing the process (Unix), overriding `GORT_DEBUG=sigquit=1`.
+    pub fn dump_on_sigquit(&mut self, on: bool) -> &mut Builder {
+        self.dump_on_sigquit = Some(on);
+        self
+    }
+
+    /// Turns Go's "all goroutines are asleep - deadlock!" check on or off
+    /// (on by default), overriding `GORT_DEBUG=checkdead=0`.
+    pub fn deadlock_detection(&mut self, on: bool) -> &mut Builder {
+        self.deadlock_detection = Some(on);
+        self
+    }
+
     /// Installs the event source idle Ms block in (the driver seam; gort-net
     /// installs its poller here). Defaults to [`ParkDriver`].
     pub fn driver(&mut self, driver: Arc<dyn Driver>) -> &mut Builder {
@@ -172,6 +208,17 @@ impl Builder {
                 "Builder::handoff_after(0) is not valid: expected a positive duration".to_string(),
             ));
         }
+        let debug = crate::config::debug_from_env()?;
+        let schedtrace = match self.schedtrace {
+            Some(v) => v,
+            None => debug
+                .schedtrace_ms
+                .filter(|&ms| ms > 0)
+                .map(Duration::from_millis),
+        };
+        let scheddetail = self.scheddetail.or(debug.scheddetail).unwrap_or(false);
+        let sigquit = self.dump_on_sigquit.or(debug.sigquit).unwrap_or(false);
+        let checkdead = self.deadlock_detection.or(debug.checkdead).unwrap_or(true);
         let driver = self
             .driver
             .clone()
@@ -184,6 +231,9 @@ impl Builder {
             thread_name: self.thread_name.clone(),
             thread_stack_size: self.thread_stack_size,
             handoff_after: self.handoff_after,
+            schedtrace,
+            scheddetail,
+            checkdead,
         };
         let shared = Arc::new(Shared::new(
             procs,
@@ -196,6 +246,7 @@ impl Builder {
         let monitor = thread::Builder::new()
             .name("gort-monitor".to_string())
             .spawn(move || crate::monitor::run(mon))?;
+        crate::sigquit::register(&shared, sigquit)?;
         Ok(Runtime {
             handle: Handle { shared },
             monitor: Some(monitor),
@@ -550,6 +601,22 @@ impl Handle {
         let waker = Waker::from(notify.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        self.shared
+            .block_on_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(thread::current());
+        struct Unregister<'a>(&'a std::sync::Mutex<Vec<Thread>>);
+        impl Drop for Unregister<'_> {
+            fn drop(&mut self) {
+                let me = thread::current().id();
+                let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(i) = v.iter().position(|t| t.id() == me) {
+                    v.swap_remove(i);
+                }
+            }
+        }
+        let _unregister = Unregister(&self.shared.block_on_waiters);
         let active = &self.shared.block_on_active;
         loop {
             active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -565,6 +632,16 @@ impl Handle {
             }
             crate::wait::take_wait_reason();
             while !notify.notified.swap(false, AcqRel) {
+                if self
+                    .shared
+                    .deadlocked
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                {
+                    panic!(
+                        "all goroutines are asleep - deadlock!\n\n{}",
+                        self.dump_tasks()
+                    );
+                }
                 thread::park();
             }
         }

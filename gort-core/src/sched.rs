@@ -32,6 +32,12 @@ pub(crate) struct Config {
     pub(crate) thread_stack_size: Option<usize>,
     /// A poll holding its P longer than this gets the P handed off.
     pub(crate) handoff_after: std::time::Duration,
+    /// Print Go's SCHED line this often.
+    pub(crate) schedtrace: Option<Duration>,
+    /// Add the per-P and per-M lines to it.
+    pub(crate) scheddetail: bool,
+    /// Detect "all goroutines are asleep".
+    pub(crate) checkdead: bool,
 }
 
 pub(crate) struct Shared {
@@ -66,6 +72,14 @@ pub(crate) struct Shared {
     pub(crate) block_on_threads: AtomicUsize,
     /// Threads running a `spawn_locked` task.
     pub(crate) locked_threads: AtomicUsize,
+    /// Every live M, for schedtrace and the deadlock check.
+    pub(crate) ms: Mutex<Vec<Arc<crate::worker::MInfo>>>,
+    /// When the runtime was built (schedtrace's clock).
+    pub(crate) started: Instant,
+    /// The deadlock check fired: `block_on` callers panic.
+    pub(crate) deadlocked: AtomicBool,
+    /// Threads inside `block_on`, to wake when a deadlock is declared.
+    pub(crate) block_on_waiters: Mutex<Vec<std::thread::Thread>>,
 }
 
 impl Shared {
@@ -108,6 +122,10 @@ impl Shared {
             block_on_active: AtomicUsize::new(0),
             block_on_threads: AtomicUsize::new(0),
             locked_threads: AtomicUsize::new(0),
+            ms: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            deadlocked: AtomicBool::new(false),
+            block_on_waiters: Mutex::new(Vec::new()),
         }
     }
 

@@ -28,6 +28,7 @@ use std::sync::atomic::{
     fence,
     Ordering::{Relaxed, SeqCst},
 };
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,8 +51,24 @@ thread_local! {
     static CURRENT_M: Cell<*const M> = const { Cell::new(ptr::null()) };
 }
 
+/// What schedtrace and the deadlock check can see of an M from another
+/// thread. Written only by the M itself, with relaxed stores to its own
+/// cache line.
+#[repr(align(128))]
+pub(crate) struct MInfo {
+    pub(crate) id: u64,
+    /// The P it owns, or -1.
+    pub(crate) p: AtomicI64,
+    /// The task it is polling (Go's `curg`), or 0.
+    pub(crate) curg: AtomicU64,
+    pub(crate) spinning: AtomicBool,
+    /// Asleep on its parker or in the driver.
+    pub(crate) blocked: AtomicBool,
+}
+
 pub(crate) struct M {
     pub(crate) id: u64,
+    info: Arc<MInfo>,
     pub(crate) shared: Arc<Shared>,
     /// The P this M owns, if any.
     p: Cell<Option<usize>>,
@@ -66,8 +83,21 @@ pub(crate) struct M {
 
 /// Thread main of an M.
 pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
+    let info = Arc::new(MInfo {
+        id,
+        p: AtomicI64::new(-1),
+        curg: AtomicU64::new(0),
+        spinning: AtomicBool::new(false),
+        blocked: AtomicBool::new(false),
+    });
+    shared
+        .ms
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(info.clone());
     let m = M {
         id,
+        info,
         shared: shared.clone(),
         p: Cell::new(None),
         spinning: Cell::new(false),
@@ -103,6 +133,11 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
     }
     m.drop_p_for_exit();
     CURRENT_M.with(|c| c.set(ptr::null()));
+    shared
+        .ms
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|i| i.id != id);
     shared.idle.lock().mcount -= 1;
     shared.threads_alive.fetch_sub(1, Relaxed);
 }
@@ -191,15 +226,21 @@ impl M {
 
     /// The P was taken from this M (or given away) in the middle of a poll.
     fn lose_p(&self) {
-        self.p.set(None);
+        self.set_p(None);
         self.lost_p.set(true);
+    }
+
+    fn set_p(&self, p: Option<usize>) {
+        self.p.set(p);
+        self.info.p.store(p.map_or(-1, |p| p as i64), Relaxed);
     }
 
     fn acquire(&self, a: Assignment) {
         self.shared.procs[a.p].set_owner(self.id);
-        self.p.set(Some(a.p));
+        self.set_p(Some(a.p));
         self.lost_p.set(false);
         self.spinning.set(a.spinning);
+        self.info.spinning.store(a.spinning, Relaxed);
     }
 
     fn next_rand(&self) -> u64 {
@@ -226,6 +267,7 @@ impl M {
     /// spinner, wake another to keep looking.
     fn reset_spinning(&self) {
         self.spinning.set(false);
+        self.info.spinning.store(false, Relaxed);
         if self.shared.idle.dec_spinning() {
             self.shared.wakep();
         }
@@ -244,7 +286,9 @@ impl M {
         pp.poll_seq.store(pp.poll_seq.load(Relaxed) + 1, Relaxed);
         pp.enter_poll(self.id);
         self.in_poll.set(true);
+        self.info.curg.store(task.id().as_u64(), Relaxed);
         let again = task.run();
+        self.info.curg.store(0, Relaxed);
         self.in_poll.set(false);
         let forced = crate::coop::take_forced_yields();
         if forced != 0 {
@@ -337,6 +381,7 @@ impl M {
             if nprocs > 1 && (self.spinning.get() || 2 * idle.nmspinning.load(SeqCst) < busy) {
                 if !self.spinning.get() {
                     self.spinning.set(true);
+                    self.info.spinning.store(true, Relaxed);
                     idle.nmspinning.fetch_add(1, SeqCst);
                 }
                 if let Some(t) = self.steal_work(p, pp) {
@@ -356,12 +401,13 @@ impl M {
             pp.set_idle();
             idle.pidle_put(&mut s, p);
             drop(s);
-            self.p.set(None);
+            self.set_p(None);
             shared.counters.parks.fetch_add(1, Relaxed);
             // Pairs with the fence in wakep: either a producer sees our idle
             // P, or we see its work below.
             fence(SeqCst);
             let was_spinning = self.spinning.replace(false);
+            self.info.spinning.store(false, Relaxed);
             if was_spinning {
                 idle.dec_spinning();
             }
@@ -387,7 +433,7 @@ impl M {
         pp.set_idle();
         shared.idle.pidle_put(&mut s, p);
         drop(s);
-        self.p.set(None);
+        self.set_p(None);
         if self.spinning.replace(false) {
             shared.idle.dec_spinning();
         }
@@ -492,7 +538,10 @@ impl M {
                 if shared.timers.as_ref().is_some_and(|t| t.is_paused()) && shared.is_quiescent() {
                     shared.driver.unpark();
                 }
-                return self.parker.wait();
+                self.info.blocked.store(true, Relaxed);
+                let a = self.parker.wait();
+                self.info.blocked.store(false, Relaxed);
+                return a;
             }
             s.driver_busy = true;
             idle.m_put(&mut s, &self.parker, true);
@@ -519,7 +568,9 @@ impl M {
             // covers the rest.
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if !shared.is_shutdown() {
+                self.info.blocked.store(true, Relaxed);
                 shared.driver.park(timeout);
+                self.info.blocked.store(false, Relaxed);
             }
             shared.poll_until.store(0, SeqCst);
             let mut s = idle.lock();

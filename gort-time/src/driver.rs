@@ -378,6 +378,16 @@ impl Timers for TimeDriver {
         }
     }
 
+    fn len(&self, p: usize) -> usize {
+        self.heaps.get(p).map_or(0, |h| h.len.load(Acquire))
+    }
+
+    fn has_pending(&self) -> bool {
+        // Stale entries count too: a false "pending" only delays a deadlock
+        // report, a false "none" would report one wrongly.
+        self.heaps.iter().any(|h| h.len.load(Acquire) > 0)
+    }
+
     fn is_paused(&self) -> bool {
         self.clock.is_paused()
     }

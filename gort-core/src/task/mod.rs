@@ -141,6 +141,12 @@ impl Notified {
 }
 
 impl Notified {
+    /// The task's id.
+    pub(crate) fn id(&self) -> TaskId {
+        // SAFETY: we own a reference.
+        unsafe { self.0.as_ref() }.id
+    }
+
     /// Marks the task cancelled and runs it, so its future is dropped
     /// without being polled (a queued task that must never run).
     pub(crate) fn cancel_and_run(self) {

@@ -351,6 +351,12 @@ where
     // SAFETY: the caller's reference keeps the cell alive until then.
     let cell = unsafe { cell::<F, S>(ptr) };
     let snapshot = cell.header.state.transition_to_complete();
+    // Leave the live-task list before waking the joiner, so a joiner never
+    // sees its task complete but still counted (num_goroutine, dumps).
+    // SAFETY: the task is alive (we hold a reference) and complete.
+    let released = cell
+        .scheduler
+        .release(unsafe { super::RawTask::from_raw(ptr) });
     if !snapshot.has_join_interest() {
         // Nobody will read the output: it is ours to drop.
         let stage = cell.stage.get();
@@ -366,10 +372,6 @@ where
             w.wake();
         }
     }
-    // SAFETY: the task is alive (we hold a reference) and complete.
-    let released = cell
-        .scheduler
-        .release(unsafe { super::RawTask::from_raw(ptr) });
     let header = &cell.header;
     let last = if released {
         header.state.ref_dec_twice()
