@@ -10,7 +10,10 @@ use std::io;
 use std::time::Duration;
 
 pub use gort_core::metrics::RuntimeMetrics;
-pub use gort_core::runtime::{EnterGuard, Handle, TryCurrentError, MAX_PROCS};
+pub use gort_core::runtime::{
+    dump_tasks, gomaxprocs, metrics, num_cpu, num_goroutine, set_gomaxprocs, spawn_locked, version,
+    EnterGuard, Handle, TryCurrentError, MAX_PROCS,
+};
 
 use std::future::Future;
 
@@ -100,6 +103,34 @@ impl Builder {
     /// another thread (default 10 ms, Go's figure).
     pub fn handoff_after(&mut self, d: Duration) -> &mut Builder {
         self.core.handoff_after(d);
+        self
+    }
+
+    /// Prints Go's `SCHED` line to stderr every `every` (`None`: off),
+    /// overriding `GORT_DEBUG=schedtrace=MS`.
+    pub fn schedtrace(&mut self, every: Option<Duration>) -> &mut Builder {
+        self.core.schedtrace(every);
+        self
+    }
+
+    /// Adds the per-P and per-M lines to schedtrace, overriding
+    /// `GORT_DEBUG=scheddetail=1`.
+    pub fn scheddetail(&mut self, on: bool) -> &mut Builder {
+        self.core.scheddetail(on);
+        self
+    }
+
+    /// SIGQUIT prints the task dump to stderr instead of killing the
+    /// process (Unix), overriding `GORT_DEBUG=sigquit=1`.
+    pub fn dump_on_sigquit(&mut self, on: bool) -> &mut Builder {
+        self.core.dump_on_sigquit(on);
+        self
+    }
+
+    /// Go's "all goroutines are asleep - deadlock!" check, on by default;
+    /// overrides `GORT_DEBUG=checkdead=0`.
+    pub fn deadlock_detection(&mut self, on: bool) -> &mut Builder {
+        self.core.deadlock_detection(on);
         self
     }
 
