@@ -81,7 +81,10 @@ unsafe fn libc_raise_sigquit() {
 
 /// Parses `SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5
 /// spinningthreads=0 idlethreads=2 runqueue=0 [3 1]` into its numbers.
-fn parse_sched(line: &str) -> Option<(Vec<(String, u64)>, Vec<u64>)> {
+/// A SCHED line's `key=value` fields, in order, and its per-P queue lengths.
+type Sched = (Vec<(String, u64)>, Vec<u64>);
+
+fn parse_sched(line: &str) -> Option<Sched> {
     let rest = line.strip_prefix("SCHED ")?;
     let (ms, rest) = rest.split_once("ms: ")?;
     ms.parse::<u64>().ok()?;
