@@ -1,8 +1,8 @@
 //! The runtime: building it, entering it, its counters and task dumps.
 //!
 //! [`Builder`] is gort-core's builder with the drivers of the other gort
-//! crates installed at `build`: the per-P timer heaps of gort-time (and,
-//! once it lands, the network poller of gort-net). It also takes tokio's
+//! crates installed at `build`: the network poller of gort-net (and, once
+//! it lands, the per-P timer heaps of gort-time). It also takes tokio's
 //! builder method names so `tokio::runtime::Builder` code ports by
 //! changing the path.
 
@@ -75,7 +75,10 @@ impl Builder {
     }
 
     /// Names the runtime's threads with a function called for each.
-    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Builder {
+    pub fn thread_name_fn(
+        &mut self,
+        f: impl Fn() -> String + Send + Sync + 'static,
+    ) -> &mut Builder {
         self.core.thread_name_fn(f);
         self
     }
@@ -110,8 +113,11 @@ impl Builder {
     }
 
     /// Builds the runtime. Fails with `InvalidInput` on a bad setting or a
-    /// bad `GORT_*` variable (the message names it and its value).
+    /// bad `GORT_*` variable (the message names it and its value), or with
+    /// the OS error if the network poller cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        self.core
+            .driver(std::sync::Arc::new(gort_net::Poller::new()?));
         self.core.build()
     }
 }
