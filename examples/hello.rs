@@ -2,9 +2,10 @@
 //!
 //! Run with `cargo run --release --example hello`. Set `GORT_MAXPROCS=4`
 //! to change the number of Ps. `-- --idle 2` then keeps the runtime alive
-//! and idle for 2 s and prints the CPU time the process used meanwhile
-//! (from /proc/self/stat, Linux): an idle gort runtime has nothing that
-//! ticks, so it should be ~0%.
+//! and idle for 2 s, with one task asleep on a 10 s timer, and prints the
+//! CPU time the process used meanwhile (from /proc/self/stat, Linux): an
+//! idle gort runtime has nothing that ticks (the M waiting for the timer
+//! blocks until its deadline), so it should be ~0%.
 
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ fn main() {
     let rt = gort::runtime::Runtime::new().expect("failed to build the runtime");
     rt.block_on(run());
     if let Some(secs) = idle_secs {
-        // The runtime is alive, its Ms and monitor asleep.
+        // The runtime is alive with one pending timer; its Ms and monitor
+        // are asleep.
+        let _sleeper = rt.spawn(gort::time::sleep(Duration::from_secs(10)));
+        std::thread::sleep(Duration::from_millis(50));
         let before = cpu_ticks();
         std::thread::sleep(Duration::from_secs_f64(secs));
         let after = cpu_ticks();

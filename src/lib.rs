@@ -18,13 +18,23 @@
 //! ```
 //!
 //! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
-//! `gort-net` (the network poller and sockets: [`net`], [`io`]),
+//! `gort-time` (per-P timer heaps), `gort-net` (the network poller and
+//! sockets: [`net`], [`io`]), `gort-sync` (channels, `select!`, mutexes),
 //! `gort-macros` (`#[gort::main]`, `#[gort::test]`).
 
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
 
 pub mod runtime;
+pub mod time;
+
+/// Go's channels and `sync` package: `chan`, `Mutex`, `RwMutex`,
+/// `WaitGroup`, `Once`, `Cond`, `Semaphore` (gort-sync).
+pub mod sync {
+    pub use gort_sync::*;
+}
+
+pub use gort_sync::select;
 
 /// Tasks: spawning with options, handles, ids.
 pub mod task {

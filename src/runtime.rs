@@ -1,8 +1,8 @@
 //! The runtime: building it, entering it, its counters and task dumps.
 //!
 //! [`Builder`] is gort-core's builder with the drivers of the other gort
-//! crates installed at `build`: the network poller of gort-net (and, once
-//! it lands, the per-P timer heaps of gort-time). It also takes tokio's
+//! crates installed at `build`: the per-P timer heaps of gort-time and the
+//! network poller of gort-net. It also takes tokio's
 //! builder method names so `tokio::runtime::Builder` code ports by
 //! changing the path.
 
@@ -10,7 +10,11 @@ use std::io;
 use std::time::Duration;
 
 pub use gort_core::metrics::RuntimeMetrics;
-pub use gort_core::runtime::{EnterGuard, Handle, Runtime, TryCurrentError, MAX_PROCS};
+pub use gort_core::runtime::{EnterGuard, Handle, TryCurrentError, MAX_PROCS};
+
+use std::future::Future;
+
+use gort_core::JoinHandle;
 
 /// Configures and builds a [`Runtime`] with every gort driver installed.
 ///
@@ -21,6 +25,7 @@ pub use gort_core::runtime::{EnterGuard, Handle, Runtime, TryCurrentError, MAX_P
 #[derive(Debug)]
 pub struct Builder {
     core: gort_core::runtime::Builder,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -34,6 +39,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             core: gort_core::runtime::Builder::new(),
+            start_paused: false,
         }
     }
 
@@ -46,6 +52,7 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         Builder {
             core: gort_core::runtime::Builder::new_current_thread(),
+            start_paused: false,
         }
     }
 
@@ -112,12 +119,96 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime's clock paused (tokio's `start_paused`): time
+    /// moves only by `gort::time::advance`, or jumps to the next timer when
+    /// every task is idle, so time-based code is tested without real waits.
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
+        self
+    }
+
     /// Builds the runtime. Fails with `InvalidInput` on a bad setting or a
     /// bad `GORT_*` variable (the message names it and its value), or with
     /// the OS error if the network poller cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         self.core
+            .timers(gort_time::TimeDriver::new(self.start_paused));
+        self.core
             .driver(std::sync::Arc::new(gort_net::Poller::new()?));
-        self.core.build()
+        self.core.build().map(|inner| Runtime { inner })
+    }
+}
+
+/// A running gort runtime with every driver installed: its Ps, Ms,
+/// monitor, blocking pool, timers, network poller.
+///
+/// Dropping it shuts it down: every worker is stopped and joined, every
+/// task still alive is cancelled (its future dropped exactly once).
+///
+/// ```
+/// let rt = gort::runtime::Runtime::new().unwrap();
+/// let v = rt.block_on(async { gort::spawn(async { 7 }).await.unwrap() });
+/// assert_eq!(v, 7);
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    inner: gort_core::runtime::Runtime,
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime
+    /// entered: tasks it spawns run on the runtime's workers.
+    ///
+    /// # Panics
+    /// When called from a task (it would block a P); use `.await`, or
+    /// `gort::block_in_place(|| handle.block_on(f))`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        self.inner.handle()
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        self.inner.handle().enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for threads still busy.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.inner.shutdown_timeout(timeout);
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.inner.shutdown_background();
     }
 }

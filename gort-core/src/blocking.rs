@@ -37,6 +37,8 @@ pub(crate) struct BlockingPool {
 
 struct PoolState {
     queue: VecDeque<Notified>,
+    /// Closures running now.
+    running: usize,
     threads: usize,
     idle: usize,
     /// Wake-ups handed to idle threads and not yet consumed.
@@ -49,6 +51,7 @@ impl BlockingPool {
         BlockingPool {
             state: Mutex::new(PoolState {
                 queue: VecDeque::new(),
+                running: 0,
                 threads: 0,
                 idle: 0,
                 notified: 0,
@@ -62,6 +65,12 @@ impl BlockingPool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// No closure queued or running.
+    pub(crate) fn is_idle(&self) -> bool {
+        let s = self.lock();
+        s.queue.is_empty() && s.running == 0
     }
 
     /// Number of blocking threads alive.
@@ -150,12 +159,14 @@ fn run_thread(handle: Handle) {
     let mut s = pool.lock();
     loop {
         if let Some(t) = s.queue.pop_front() {
+            s.running += 1;
             drop(s);
             // A blocking closure always completes in one poll.
             let again = t.run();
             debug_assert!(again.is_none());
             drop(again);
             s = pool.lock();
+            s.running -= 1;
             continue;
         }
         if s.shutdown {

@@ -39,6 +39,11 @@ pub trait Driver: Any + Send + Sync {
     fn has_waiters(&self) -> bool {
         false
     }
+
+    /// The runtime is shutting down and every task is cancelled: drop the
+    /// wakers still registered (they keep task allocations, and through
+    /// them the runtime, alive).
+    fn shutdown(&self) {}
 }
 
 /// Per-P timer heaps (the hook gort-time implements).
@@ -57,6 +62,26 @@ pub trait Timers: Any + Send + Sync {
 
     /// The number of Ps is now `nprocs` (at build, and on `set_gomaxprocs`).
     fn resize(&self, nprocs: usize);
+
+    /// Whether the clock is paused (tokio's test-util style): the
+    /// scheduler then offers [`Timers::advance_idle`] whenever nothing can
+    /// run, instead of sleeping until a deadline that will never come.
+    fn is_paused(&self) -> bool {
+        false
+    }
+
+    /// Called by the M about to block in the driver when every P is idle,
+    /// no blocking work runs and no `block_on` future is being polled: a
+    /// paused clock jumps to the earliest deadline. Returns whether it did
+    /// (the M then fires the timers instead of blocking).
+    fn advance_idle(&self) -> bool {
+        false
+    }
+
+    /// The runtime is shutting down and every task is cancelled: drop every
+    /// pending timer (their wakers keep task allocations, and through them
+    /// the runtime, alive).
+    fn shutdown(&self) {}
 }
 
 /// The default driver: a thread parker with a timeout. Nothing to poll.

@@ -352,6 +352,12 @@ impl Handle {
         }
     }
 
+    /// Runs `f` with the runtime this thread is in, without cloning the
+    /// handle (for hot paths such as `Instant::now` under a paused clock).
+    pub fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+        context::with_current(f)
+    }
+
     /// The runtime this thread is in, if any.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         context::with_current(|h| h.cloned()).ok_or(TryCurrentError(()))
@@ -491,9 +497,18 @@ impl Handle {
         let waker = Waker::from(notify.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let active = &self.shared.block_on_active;
         loop {
-            if let Poll::Ready(v) = crate::coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+            active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let res = crate::coop::with_budget(|| future.as_mut().poll(&mut cx));
+            active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            if let Poll::Ready(v) = res {
                 return v;
+            }
+            // A paused clock may advance now that this future waits: let
+            // the idle M look again.
+            if self.shared.timers.as_ref().is_some_and(|t| t.is_paused()) {
+                self.shared.wake_netpoller(std::time::Instant::now());
             }
             crate::wait::take_wait_reason();
             while !notify.notified.swap(false, AcqRel) {

@@ -54,6 +54,10 @@ pub(crate) struct Shared {
     pub(crate) poll_until: AtomicU64,
     /// Ms currently alive (for schedtrace's `threads=`).
     pub(crate) threads_alive: AtomicUsize,
+    /// Ms inside `block_in_place` (running user code without a P).
+    pub(crate) in_blocking: AtomicUsize,
+    /// Threads polling a `block_on` future right now.
+    pub(crate) block_on_active: AtomicUsize,
 }
 
 impl Shared {
@@ -90,6 +94,8 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             poll_until: AtomicU64::new(0),
             threads_alive: AtomicUsize::new(0),
+            in_blocking: AtomicUsize::new(0),
+            block_on_active: AtomicUsize::new(0),
         }
     }
 
@@ -274,6 +280,18 @@ impl Shared {
         }
     }
 
+    /// Nothing can run without an outside event: every P idle with empty
+    /// queues, no blocking work, no `block_on` future being polled. A
+    /// paused clock may then jump ahead.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        self.idle.npidle.load(SeqCst) == self.nprocs()
+            && self.inject.is_empty()
+            && !self.procs.iter().any(|p| p.has_work())
+            && self.in_blocking.load(SeqCst) == 0
+            && self.block_on_active.load(SeqCst) == 0
+            && self.blocking.is_idle()
+    }
+
     /// The earliest timer deadline over all Ps.
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let t = self.timers.as_ref()?;
@@ -330,6 +348,10 @@ impl Shared {
             drop(v);
         }
         self.blocking.shutdown(deadline);
+        if let Some(t) = &self.timers {
+            t.shutdown();
+        }
+        self.driver.shutdown();
     }
 }
 

@@ -467,12 +467,31 @@ impl M {
             if s.driver_busy {
                 idle.m_put(&mut s, &self.parker, false);
                 drop(s);
+                // With a paused clock, the M in the driver must get the
+                // chance to advance it now that this one is idle too.
+                if shared.timers.as_ref().is_some_and(|t| t.is_paused()) && shared.is_quiescent() {
+                    shared.driver.unpark();
+                }
                 return self.parker.wait();
             }
             s.driver_busy = true;
             idle.m_put(&mut s, &self.parker, true);
             drop(s);
-            let deadline = shared.next_timer();
+            // About to block with a deadline not known yet: a timer added
+            // from now on sees `until > when` and kicks the driver (Go's
+            // wakeNetPoller against a pollUntil being computed).
+            shared.poll_until.store(u64::MAX, SeqCst);
+            // A paused clock (tests) jumps to the next timer instead of
+            // waiting for it, once nothing else can run.
+            let advanced = shared
+                .timers
+                .as_ref()
+                .is_some_and(|t| t.is_paused() && shared.is_quiescent() && t.advance_idle());
+            let deadline = if advanced {
+                Some(Instant::now())
+            } else {
+                shared.next_timer()
+            };
             let until = deadline.map_or(u64::MAX, crate::clock::ns_since_origin);
             shared.poll_until.store(until, SeqCst);
             // A task may have been queued, or a P freed, after the last
@@ -528,6 +547,7 @@ impl M {
             return false;
         }
         self.lose_p();
+        self.shared.in_blocking.fetch_add(1, SeqCst);
         self.shared.counters.handoffs_blocking.fetch_add(1, Relaxed);
         self.shared.handoff_p(p);
         true
@@ -536,6 +556,7 @@ impl M {
     /// `block_in_place` exit (Go's `exitsyscall`): take an idle P if any,
     /// back in `POLLING` state since we are still inside the task's poll.
     pub(crate) fn reacquire_p_after_blocking(&self) {
+        self.shared.in_blocking.fetch_sub(1, SeqCst);
         if self.p.get().is_some() || self.shared.is_shutdown() {
             return;
         }

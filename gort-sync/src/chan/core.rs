@@ -1,0 +1,567 @@
+//! The channel state machine: Go's `hchan` with `chansend`, `chanrecv`,
+//! `closechan` (runtime/chan.go), behind one lock.
+//!
+//! A channel is one [`Mutex`] around [`State`]: the ring buffer, the closed
+//! flag, and the two FIFO queues of blocked operations (Go's `recvq` and
+//! `sendq`). Every operation takes the lock once, does what Go's function of
+//! the same name does, and wakes the tasks it completed *after* unlocking.
+//! One `std` mutex, as Go uses one `runtime.mutex` per channel: under
+//! contention the lock is held for a few dozen instructions and a futex-based
+//! mutex is hard to beat; a lock-free design would also have to make the
+//! select token and the waiter queues lock-free. That is left until a bench
+//! shows the lock is the bottleneck.
+//!
+//! ## Invariants (under the lock)
+//! - `buf.len() <= cap`, except for values put back by a dropped receive
+//!   (see *Cancellation*), which may push `buf` one value over per dropped
+//!   receive. Senders never add to a buffer that is at or over `cap`.
+//! - If `buf` is non-empty, no receive waiter that could be completed is
+//!   linked in `recvq` (a sender hands its value to such a waiter instead).
+//! - Every waiter linked in a queue is still waiting; a waiter that was
+//!   completed, closed, or skipped because its select committed another case
+//!   is unlinked at that moment and stays in the slab until its future
+//!   collects the result or is dropped.
+//! - Completing a waiter that belongs to a `select!` requires winning that
+//!   select's token first (Go's `selectDone` CAS in `waitq.dequeue`), so at
+//!   most one case of a select ever completes.
+//!
+//! ## Go's mechanics kept
+//! - Direct hand-off: a sender that finds a waiting receiver writes the value
+//!   into the receiver's slot and wakes it (Go's `send`); a receiver that
+//!   finds a waiting sender on an unbuffered channel takes the value from the
+//!   sender's slot (Go's `recv`), and on a full buffered channel takes the
+//!   head of the buffer and moves the sender's value into the tail, so FIFO
+//!   order is kept.
+//! - `closechan` completes every waiter: receivers get `None`, senders get
+//!   their value back (where Go panics).
+//!
+//! ## Departures from Go, and why
+//! - Cancellation. A goroutine cannot be cancelled while parked on a channel;
+//!   a future can be dropped. A dropped send simply removes its waiter: its
+//!   value is dropped with it, exactly once, and was never delivered. A value
+//!   already handed to a receive whose future is dropped before it returned
+//!   the value is *put back*: it goes to the next receiver that can take it,
+//!   or, if none waits, to the *front* of the buffer (even past `cap`, even
+//!   on an unbuffered channel), so the next receive gets it first. Nothing is
+//!   lost and nothing is delivered twice; the sender of that value had
+//!   already been told it was received, which is true of the channel as a
+//!   whole.
+//! - Last sender dropped: the channel is closed (Go would leak the blocked
+//!   receivers instead). Last receiver dropped: nobody can ever receive, so
+//!   buffered values are dropped and every send, waiting or future, fails
+//!   with the value given back, instead of blocking forever.
+//! - Waiters live in a slab owned by the lock, not in Go's per-goroutine
+//!   `sudog`s; a blocked operation costs one slot, reused afterwards.
+
+use std::collections::VecDeque;
+use std::task::{Poll, Waker};
+
+use crate::primitives::{lock, Arc, Mutex, MutexGuard};
+use crate::select::token::{try_win_pair, Claim, SelectRef};
+use crate::select::SelectCtx;
+use crate::waitq::WaitQueue;
+
+/// A channel: shared by every `Sender` and `Receiver` of it.
+pub(crate) struct Chan<T> {
+    state: Mutex<State<T>>,
+    cap: usize,
+}
+
+pub(crate) struct State<T> {
+    /// Buffered values, oldest first (Go's `buf`, `sendx`, `recvx`).
+    buf: VecDeque<T>,
+    /// `close` was called or the last `Sender` dropped. Never cleared.
+    closed: bool,
+    /// The last `Receiver` dropped. Never cleared.
+    receivers_gone: bool,
+    /// Live `Sender` handles; the channel closes when it reaches zero.
+    senders: usize,
+    /// Live `Receiver` handles; `receivers_gone` is set when it reaches zero.
+    receivers: usize,
+    recvq: WaitQueue<Waiter<RecvSlot<T>>>,
+    sendq: WaitQueue<Waiter<SendSlot<T>>>,
+}
+
+/// A blocked operation (Go's `sudog`).
+pub(crate) struct Waiter<S> {
+    waker: Waker,
+    /// The select this waiter is a case of, if any (Go's `sudog.isSelect`).
+    sel: Option<SelectRef>,
+    slot: S,
+}
+
+/// Where a blocked receive gets its result.
+pub(crate) enum RecvSlot<T> {
+    Waiting,
+    Received(T),
+    Closed,
+}
+
+/// A blocked send's value, then its outcome.
+pub(crate) enum SendSlot<T> {
+    Waiting(T),
+    Sent,
+    Closed(T),
+}
+
+/// The outcome of trying an operation under the lock without blocking.
+enum Attempt<R, V> {
+    /// The operation completed with this result.
+    Done(R),
+    /// The operation belongs to a select that committed another case.
+    Lost(V),
+    /// The operation would block.
+    Blocked(V),
+}
+
+/// The outcome of looking for a counterpart in a wait queue.
+enum Dequeued {
+    Found(usize),
+    MeLost,
+    Empty,
+}
+
+/// Wakers collected under the lock and woken after it is released.
+pub(crate) struct WakeList {
+    inline: [Option<Waker>; 2],
+    more: Vec<Waker>,
+}
+
+impl WakeList {
+    fn new() -> Self {
+        WakeList {
+            inline: [None, None],
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, w: Waker) {
+        match self.inline.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(w),
+            None => self.more.push(w),
+        }
+    }
+
+    fn wake_all(self) {
+        for w in self.inline.into_iter().flatten().chain(self.more) {
+            w.wake();
+        }
+    }
+}
+
+fn take_waker<S>(w: &mut Waiter<S>) -> Waker {
+    std::mem::replace(&mut w.waker, Waker::noop().clone())
+}
+
+/// Finds the first waiter in `q` that can be completed, claiming the
+/// select tokens involved (Go's `waitq.dequeue`). Waiters whose select
+/// committed another case are unlinked on the way. A select never matches
+/// its own waiter (possible when it has a send and a receive case on one
+/// channel): that waiter is passed over and stays linked.
+fn dequeue<S>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Dequeued {
+    let mut cur = q.head();
+    while let Some(k) = cur {
+        cur = q.next(k);
+        let claim = match (&q.get(k).sel, me) {
+            (None, None) => Claim::Won,
+            (None, Some(me)) => {
+                if me.win() {
+                    Claim::Won
+                } else {
+                    Claim::MeLost
+                }
+            }
+            (Some(peer), None) => {
+                if peer.try_win() {
+                    Claim::Won
+                } else {
+                    Claim::PeerLost
+                }
+            }
+            (Some(peer), Some(me)) if Arc::ptr_eq(&peer.token, me.token) => continue,
+            (Some(peer), Some(me)) => try_win_pair(me.token, me.case, &peer.token, peer.case),
+        };
+        match claim {
+            Claim::Won => {
+                q.unlink(k);
+                return Dequeued::Found(k);
+            }
+            Claim::MeLost => return Dequeued::MeLost,
+            Claim::PeerLost => q.unlink(k),
+        }
+    }
+    Dequeued::Empty
+}
+
+/// Claims `me`'s select token, if any, for an operation that needs no
+/// counterpart (buffer, closed channel).
+fn win(me: Option<&SelectCtx<'_>>) -> bool {
+    me.is_none_or(SelectCtx::win)
+}
+
+impl<T> State<T> {
+    /// Go's `chanrecv` fast paths, under the lock.
+    fn try_recv(
+        &mut self,
+        cap: usize,
+        me: Option<&SelectCtx<'_>>,
+        wakes: &mut WakeList,
+    ) -> Attempt<Option<T>, ()> {
+        if !self.buf.is_empty() {
+            if !win(me) {
+                return Attempt::Lost(());
+            }
+            let v = self.buf.pop_front();
+            if self.buf.len() < cap {
+                // A sender blocked on the full buffer: its value goes to the
+                // tail, keeping FIFO order (Go's recv()).
+                if let Dequeued::Found(k) = dequeue(&mut self.sendq, None) {
+                    let w = self.sendq.get_mut(k);
+                    let SendSlot::Waiting(sv) = std::mem::replace(&mut w.slot, SendSlot::Sent)
+                    else {
+                        unreachable!("a linked send waiter holds its value")
+                    };
+                    self.buf.push_back(sv);
+                    wakes.push(take_waker(w));
+                }
+            }
+            return Attempt::Done(v);
+        }
+        match dequeue(&mut self.sendq, me) {
+            Dequeued::Found(k) => {
+                let w = self.sendq.get_mut(k);
+                let SendSlot::Waiting(v) = std::mem::replace(&mut w.slot, SendSlot::Sent) else {
+                    unreachable!("a linked send waiter holds its value")
+                };
+                wakes.push(take_waker(w));
+                return Attempt::Done(Some(v));
+            }
+            Dequeued::MeLost => return Attempt::Lost(()),
+            Dequeued::Empty => {}
+        }
+        if self.closed {
+            return if win(me) {
+                Attempt::Done(None)
+            } else {
+                Attempt::Lost(())
+            };
+        }
+        Attempt::Blocked(())
+    }
+
+    /// Go's `chansend` fast paths, under the lock.
+    fn try_send(
+        &mut self,
+        cap: usize,
+        v: T,
+        me: Option<&SelectCtx<'_>>,
+        wakes: &mut WakeList,
+    ) -> Attempt<Result<(), T>, T> {
+        if self.closed || self.receivers_gone {
+            return if win(me) {
+                Attempt::Done(Err(v))
+            } else {
+                Attempt::Lost(v)
+            };
+        }
+        match dequeue(&mut self.recvq, me) {
+            Dequeued::Found(k) => {
+                let w = self.recvq.get_mut(k);
+                w.slot = RecvSlot::Received(v);
+                wakes.push(take_waker(w));
+                return Attempt::Done(Ok(()));
+            }
+            Dequeued::MeLost => return Attempt::Lost(v),
+            Dequeued::Empty => {}
+        }
+        if self.buf.len() < cap {
+            if !win(me) {
+                return Attempt::Lost(v);
+            }
+            self.buf.push_back(v);
+            return Attempt::Done(Ok(()));
+        }
+        Attempt::Blocked(v)
+    }
+
+    /// Completes every waiter whose select (if any) can still commit: the
+    /// receivers with `None`, the senders with their value back. Go's
+    /// `closechan` loop.
+    fn release_waiters(&mut self, receivers: bool, wakes: &mut WakeList) {
+        if receivers {
+            while let Some(k) = self.recvq.head() {
+                self.recvq.unlink(k);
+                let w = self.recvq.get_mut(k);
+                if w.sel.as_ref().is_none_or(SelectRef::try_win) {
+                    w.slot = RecvSlot::Closed;
+                    wakes.push(take_waker(w));
+                }
+            }
+        }
+        while let Some(k) = self.sendq.head() {
+            self.sendq.unlink(k);
+            let w = self.sendq.get_mut(k);
+            if w.sel.as_ref().is_none_or(SelectRef::try_win) {
+                let SendSlot::Waiting(v) = std::mem::replace(&mut w.slot, SendSlot::Sent) else {
+                    unreachable!("a linked send waiter holds its value")
+                };
+                w.slot = SendSlot::Closed(v);
+                wakes.push(take_waker(w));
+            }
+        }
+    }
+
+    /// Gives a value taken by a dropped receive back to the channel: to the
+    /// next receiver that can take it, else to the front of the buffer.
+    fn put_back(&mut self, v: T, wakes: &mut WakeList) {
+        match dequeue(&mut self.recvq, None) {
+            Dequeued::Found(k) => {
+                let w = self.recvq.get_mut(k);
+                w.slot = RecvSlot::Received(v);
+                wakes.push(take_waker(w));
+            }
+            Dequeued::MeLost | Dequeued::Empty => self.buf.push_front(v),
+        }
+    }
+}
+
+fn register<S>(
+    q: &mut WaitQueue<Waiter<S>>,
+    waker: &Waker,
+    me: Option<&SelectCtx<'_>>,
+    slot: S,
+) -> usize {
+    q.push_back(Waiter {
+        waker: waker.clone(),
+        sel: me.map(SelectCtx::to_ref),
+        slot,
+    })
+}
+
+fn refresh_waker<S>(w: &mut Waiter<S>, waker: &Waker) {
+    if !w.waker.will_wake(waker) {
+        w.waker = waker.clone();
+    }
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize) -> Self {
+        Chan {
+            state: Mutex::new(State {
+                buf: VecDeque::with_capacity(cap.min(1024)),
+                closed: false,
+                receivers_gone: false,
+                senders: 1,
+                receivers: 1,
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
+            }),
+            cap,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().buf.len()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        let st = self.lock();
+        st.closed || st.receivers_gone
+    }
+
+    /// Polls a receive whose blocked waiter, if any, is `*key`.
+    ///
+    /// `me` is the select context when the receive is a select case; a
+    /// select case only registers a waiter when `me.register` is set.
+    pub(crate) fn poll_recv(
+        &self,
+        waker: &Waker,
+        key: &mut Option<usize>,
+        me: Option<&SelectCtx<'_>>,
+    ) -> Poll<Option<T>> {
+        let mut wakes = WakeList::new();
+        let mut st = self.lock();
+        if let Some(k) = *key {
+            let w = st.recvq.get_mut(k);
+            if let RecvSlot::Waiting = w.slot {
+                refresh_waker(w, waker);
+                return Poll::Pending;
+            }
+            *key = None;
+            return Poll::Ready(match st.recvq.remove(k).slot {
+                RecvSlot::Received(v) => Some(v),
+                RecvSlot::Closed => None,
+                RecvSlot::Waiting => unreachable!(),
+            });
+        }
+        match st.try_recv(self.cap, me, &mut wakes) {
+            Attempt::Done(v) => {
+                drop(st);
+                wakes.wake_all();
+                Poll::Ready(v)
+            }
+            Attempt::Lost(()) => Poll::Pending,
+            Attempt::Blocked(()) => {
+                if me.is_none_or(|m| m.register) {
+                    *key = Some(register(&mut st.recvq, waker, me, RecvSlot::Waiting));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Polls a send whose value is in `*value` until it blocks, then in the
+    /// waiter `*key`.
+    pub(crate) fn poll_send(
+        &self,
+        waker: &Waker,
+        key: &mut Option<usize>,
+        value: &mut Option<T>,
+        me: Option<&SelectCtx<'_>>,
+    ) -> Poll<Result<(), T>> {
+        let mut wakes = WakeList::new();
+        let mut st = self.lock();
+        if let Some(k) = *key {
+            let w = st.sendq.get_mut(k);
+            if let SendSlot::Waiting(_) = w.slot {
+                refresh_waker(w, waker);
+                return Poll::Pending;
+            }
+            *key = None;
+            return Poll::Ready(match st.sendq.remove(k).slot {
+                SendSlot::Sent => Ok(()),
+                SendSlot::Closed(v) => Err(v),
+                SendSlot::Waiting(_) => unreachable!(),
+            });
+        }
+        let v = value.take().expect("send future polled after completion");
+        match st.try_send(self.cap, v, me, &mut wakes) {
+            Attempt::Done(r) => {
+                drop(st);
+                wakes.wake_all();
+                Poll::Ready(r)
+            }
+            Attempt::Lost(v) => {
+                *value = Some(v);
+                Poll::Pending
+            }
+            Attempt::Blocked(v) => {
+                if me.is_none_or(|m| m.register) {
+                    *key = Some(register(&mut st.sendq, waker, me, SendSlot::Waiting(v)));
+                } else {
+                    *value = Some(v);
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// A receive that never blocks (Go's `select` with `default`).
+    pub(crate) fn try_recv(&self) -> Result<T, bool> {
+        let mut wakes = WakeList::new();
+        let r = match self.lock().try_recv(self.cap, None, &mut wakes) {
+            Attempt::Done(Some(v)) => Ok(v),
+            Attempt::Done(None) => Err(true),
+            Attempt::Lost(()) | Attempt::Blocked(()) => Err(false),
+        };
+        wakes.wake_all();
+        r
+    }
+
+    /// A send that never blocks: `Err((v, closed))` when it would block or
+    /// the channel is closed.
+    pub(crate) fn try_send(&self, v: T) -> Result<(), (T, bool)> {
+        let mut wakes = WakeList::new();
+        let r = match self.lock().try_send(self.cap, v, None, &mut wakes) {
+            Attempt::Done(Ok(())) => Ok(()),
+            Attempt::Done(Err(v)) => Err((v, true)),
+            Attempt::Lost(v) | Attempt::Blocked(v) => Err((v, false)),
+        };
+        wakes.wake_all();
+        r
+    }
+
+    /// Removes a dropped receive's waiter, putting back a value it was
+    /// handed but never returned.
+    pub(crate) fn cancel_recv(&self, key: usize) {
+        let mut wakes = WakeList::new();
+        {
+            let mut st = self.lock();
+            if let RecvSlot::Received(v) = st.recvq.remove(key).slot {
+                st.put_back(v, &mut wakes);
+            }
+        }
+        wakes.wake_all();
+    }
+
+    /// Removes a dropped send's waiter; its value, if still there, is
+    /// dropped after the lock is released.
+    pub(crate) fn cancel_send(&self, key: usize) {
+        let waiter = self.lock().sendq.remove(key);
+        drop(waiter);
+    }
+
+    /// Go's `closechan`. `false` if the channel was already closed.
+    pub(crate) fn close(&self) -> bool {
+        let mut wakes = WakeList::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            st.release_waiters(true, &mut wakes);
+        }
+        wakes.wake_all();
+        true
+    }
+
+    pub(crate) fn add_sender(&self) {
+        self.lock().senders += 1;
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        self.lock().receivers += 1;
+    }
+
+    /// A `Sender` was dropped: the last one closes the channel.
+    pub(crate) fn drop_sender(&self) {
+        let mut wakes = WakeList::new();
+        {
+            let mut st = self.lock();
+            st.senders -= 1;
+            if st.senders > 0 || st.closed {
+                return;
+            }
+            st.closed = true;
+            st.release_waiters(true, &mut wakes);
+        }
+        wakes.wake_all();
+    }
+
+    /// A `Receiver` was dropped: after the last one, every send fails and
+    /// the buffered values, which nobody can receive, are dropped.
+    pub(crate) fn drop_receiver(&self) {
+        let mut wakes = WakeList::new();
+        let unreachable_values = {
+            let mut st = self.lock();
+            st.receivers -= 1;
+            if st.receivers > 0 {
+                return;
+            }
+            st.receivers_gone = true;
+            st.release_waiters(false, &mut wakes);
+            std::mem::take(&mut st.buf)
+        };
+        wakes.wake_all();
+        drop(unreachable_values);
+    }
+}

@@ -1,0 +1,57 @@
+//! gort-sync: Go's channels, `select` and `sync` package for async Rust.
+//!
+//! - [`chan`] makes a Go channel: [`Sender`] / [`Receiver`], both `Clone`
+//!   (MPMC), unbuffered or buffered, closable, usable from async tasks and,
+//!   through the `*_blocking` methods, from plain threads.
+//! - [`select!`] is Go's `select` statement: uniform random choice among
+//!   ready cases, `default`, and exactly one case committing even under
+//!   races with other threads.
+//! - Go's `sync` package: [`Mutex`] (normal and starvation modes),
+//!   [`RwMutex`] (writer preference), [`WaitGroup`], [`Once`] /
+//!   [`OnceCell`], [`Cond`], and the weighted FIFO [`Semaphore`].
+//!
+//! Every leaf future here charges gort's cooperative budget
+//! ([`gort_core::coop`]) and records a wait reason ([`gort_core::wait`])
+//! before returning `Pending`, so the runtime can preempt busy loops and
+//! print Go-style task dumps. Wakers are plain [`std::task::Waker`]s: the
+//! types work on any executor.
+//!
+//! Users normally reach this crate as `gort::sync` and `gort::select!`.
+
+#![warn(missing_docs)]
+
+mod block;
+mod chan;
+mod cond;
+mod macros;
+mod mutex;
+mod once;
+mod primitives;
+mod rand;
+mod rwmutex;
+mod select;
+mod semaphore;
+mod waitgroup;
+mod waitq;
+
+pub use chan::{
+    chan, CloseError, Receiver, RecvFuture, SendError, SendFuture, Sender, TryRecvError,
+    TrySendError,
+};
+pub use cond::Cond;
+pub use mutex::{
+    Lock, Mutex, MutexGuard, TryLockError, MUTEX_LOCKED, MUTEX_STARVING, MUTEX_WAITER_SHIFT,
+    MUTEX_WOKEN, STARVATION_THRESHOLD,
+};
+pub use once::{Once, OnceCell};
+pub use rwmutex::{Read, RwMutex, RwMutexReadGuard, RwMutexWriteGuard, Write};
+pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
+pub use waitgroup::{NegativeCounter, Wait, WaitGroup};
+
+/// Support for [`select!`]'s expansion; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::select::{
+        AnyCase, ChanCase, FutureCase, NoCases, Select, SelectCase, SelectCtx, Wrap,
+    };
+}

@@ -1,0 +1,313 @@
+//! `Once` and `OnceCell<T>`: Go's `sync.Once` (sync/once.go), for async
+//! initialisers too.
+//!
+//! One state under a lock: not run, running, done; plus the callers
+//! waiting for the running one (wait reason "sync.Once.Do"). Go's `Do`
+//! returns to every caller only after `f` has returned, and treats a
+//! panicking `f` as done. gort departs on the second point: if the
+//! initialiser panics, or its future is dropped (cancelled) midway, the
+//! `Once` goes back to "not run" and the next waiting caller runs it —
+//! a cancelled async initialiser must not leave a half-initialised value
+//! looking finished (this is what tokio's `OnceCell` does too).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
+
+use gort_core::wait::{set_wait_reason, WaitReason};
+
+use crate::primitives::{lock, Mutex};
+use crate::waitq::WaitQueue;
+
+/// Runs an initialiser exactly once, however many tasks ask (Go's
+/// `sync.Once`).
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// let once = gort_sync::Once::new();
+/// let mut runs = 0;
+/// block_on(once.call_once(|| runs += 1));
+/// block_on(once.call_once(|| runs += 1));
+/// assert_eq!(runs, 1);
+/// assert!(once.is_done());
+/// ```
+pub struct Once {
+    state: Mutex<State>,
+}
+
+struct State {
+    status: Status,
+    waiters: WaitQueue<Waker>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Status {
+    NotRun,
+    Running,
+    Done,
+}
+
+/// Puts a running `Once` back to "not run" unless disarmed: a panic or a
+/// cancellation of the initialiser.
+struct Reset<'a>(Option<&'a Once>);
+
+impl Drop for Reset<'_> {
+    fn drop(&mut self) {
+        if let Some(once) = self.0 {
+            once.finish(Status::NotRun);
+        }
+    }
+}
+
+impl Once {
+    /// A `Once` that has not run.
+    ///
+    /// ```
+    /// assert!(!gort_sync::Once::new().is_done());
+    /// ```
+    pub fn new() -> Self {
+        Once {
+            state: Mutex::new(State {
+                status: Status::NotRun,
+                waiters: WaitQueue::new(),
+            }),
+        }
+    }
+
+    /// Whether an initialiser has completed.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let once = gort_sync::Once::new();
+    /// block_on(once.call_once(|| ()));
+    /// assert!(once.is_done());
+    /// ```
+    pub fn is_done(&self) -> bool {
+        lock(&self.state).status == Status::Done
+    }
+
+    /// Runs `f` if no call has completed yet; returns once some call has
+    /// (Go's `Do`).
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let once = gort_sync::Once::new();
+    /// let mut log = Vec::new();
+    /// block_on(once.call_once(|| log.push("init")));
+    /// assert_eq!(log, ["init"]);
+    /// ```
+    pub async fn call_once<F: FnOnce()>(&self, f: F) {
+        self.call_once_async(|| async { f() }).await;
+    }
+
+    /// [`call_once`](Once::call_once) with an async initialiser: the future
+    /// `f()` is awaited by the one caller that runs it, the others wait.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let once = gort_sync::Once::new();
+    /// block_on(once.call_once_async(|| async { /* connect, load, ... */ }));
+    /// assert!(once.is_done());
+    /// ```
+    pub async fn call_once_async<F, Fut>(&self, f: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        if (OnceWait {
+            once: self,
+            key: None,
+        })
+        .await
+            == Status::Done
+        {
+            return;
+        }
+        // We hold the run (state `Running`): a panic or a cancellation of
+        // `f()` resets it and wakes the waiters, one of which takes over.
+        let mut reset = Reset(Some(self));
+        f().await;
+        reset.0 = None;
+        self.finish(Status::Done);
+    }
+
+    /// Leaves the running state and wakes every waiter.
+    fn finish(&self, status: Status) {
+        let wakers: Vec<Waker> = {
+            let mut st = lock(&self.state);
+            st.status = status;
+            let mut wakers = Vec::new();
+            while let Some(k) = st.waiters.head() {
+                st.waiters.unlink(k);
+                wakers.push(std::mem::replace(
+                    st.waiters.get_mut(k),
+                    Waker::noop().clone(),
+                ));
+            }
+            wakers
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Waits while another caller runs the initialiser; then reports `Done`,
+/// or claims the run (returns `NotRun`, leaving the state `Running`).
+struct OnceWait<'a> {
+    once: &'a Once,
+    key: Option<usize>,
+}
+
+impl Future for OnceWait<'_> {
+    type Output = Status;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Status> {
+        let this = self.get_mut();
+        let mut st = lock(&this.once.state);
+        if let Some(k) = this.key.take() {
+            st.waiters.remove(k);
+        }
+        match st.status {
+            Status::Done => Poll::Ready(Status::Done),
+            Status::NotRun => {
+                st.status = Status::Running;
+                Poll::Ready(Status::NotRun)
+            }
+            Status::Running => {
+                this.key = Some(st.waiters.push_back(cx.waker().clone()));
+                set_wait_reason(WaitReason::OnceWait);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for OnceWait<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key {
+            lock(&self.once.state).waiters.remove(k);
+        }
+    }
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Once::new()
+    }
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once")
+            .field("status", &lock(&self.state).status)
+            .finish()
+    }
+}
+
+/// A value initialised once, possibly by an async initialiser; callers
+/// that arrive while it runs wait for it. Built on [`Once`].
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// let cell = gort_sync::OnceCell::new();
+/// let v = block_on(cell.get_or_init(|| async { 42 }));
+/// assert_eq!(*v, 42);
+/// assert_eq!(block_on(cell.get_or_init(|| async { 0 })), &42);
+/// ```
+pub struct OnceCell<T> {
+    once: Once,
+    value: OnceLock<T>,
+}
+
+impl<T> OnceCell<T> {
+    /// An empty cell.
+    ///
+    /// ```
+    /// assert!(gort_sync::OnceCell::<u8>::new().get().is_none());
+    /// ```
+    pub fn new() -> Self {
+        OnceCell {
+            once: Once::new(),
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The value, if initialised.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let cell = gort_sync::OnceCell::new();
+    /// block_on(cell.get_or_init(|| async { "v" }));
+    /// assert_eq!(cell.get(), Some(&"v"));
+    /// ```
+    pub fn get(&self) -> Option<&T> {
+        self.value.get()
+    }
+
+    /// The value, running `f` to produce it if no call has yet.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let cell = gort_sync::OnceCell::new();
+    /// assert_eq!(block_on(cell.get_or_init(|| async { 1 + 1 })), &2);
+    /// ```
+    pub async fn get_or_init<F, Fut>(&self, f: F) -> &T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        if let Some(v) = self.value.get() {
+            return v;
+        }
+        self.once
+            .call_once_async(|| async {
+                let v = f().await;
+                let _ = self.value.set(v);
+            })
+            .await;
+        self.value.get().expect("Once completed without a value")
+    }
+}
+
+impl<T> Default for OnceCell<T> {
+    fn default() -> Self {
+        OnceCell::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceCell")
+            .field("value", &self.value.get())
+            .finish()
+    }
+}

@@ -1,0 +1,38 @@
+//! The synchronisation primitives gort-sync is built from, swapped for
+//! loom's model-checked versions under `--cfg loom`.
+//!
+//! Every `Mutex`, `Arc` and atomic that takes part in a channel's or a
+//! select's state machine comes from here, so `scripts/loom-sync.sh` checks
+//! the real code, not a copy of it.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Locks `m`, ignoring poisoning.
+///
+/// gort-sync never runs user code (a `Drop` of `T`, a waker) while it holds
+/// one of its own locks, so a poisoned lock can only come from a panic in
+/// gort-sync itself; the state it protects is still consistent at every
+/// point where such a panic could start, so going on is sound.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// One step of a bounded spin: waiting for another thread to finish a
+/// two-instruction critical section (a select token's `BUSY` window).
+pub(crate) fn spin() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}

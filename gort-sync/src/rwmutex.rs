@@ -1,0 +1,470 @@
+//! `RwMutex<T>`: Go's `sync.RWMutex` (sync/rwmutex.go) as an async lock.
+//!
+//! Many readers or one writer. Go's writer preference: once a writer is
+//! waiting, new readers wait too, so a stream of readers cannot starve a
+//! writer. When a writer unlocks, every reader that queued during the write
+//! is released together (Go's `readerWait` hand-over), then the next writer
+//! waits for them to finish — readers and writers alternate under load.
+//!
+//! Go keeps the reader count in an atomic and the writers behind a
+//! `Mutex`; gort keeps the whole state under one short lock with two FIFO
+//! queues, which makes cancellation (a dropped `read()`/`write()` future)
+//! straightforward: a waiting writer that is dropped releases the readers it
+//! was holding back; a future dropped after being granted unlocks.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll, Waker};
+
+use gort_core::coop::poll_proceed;
+use gort_core::wait::{set_wait_reason, WaitReason};
+
+use crate::primitives::{lock, Mutex};
+use crate::waitq::WaitQueue;
+
+/// A reader–writer lock with Go's writer preference.
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// let rw = gort_sync::RwMutex::new(1);
+/// block_on(async {
+///     let a = rw.read().await;
+///     let b = rw.read().await;
+///     assert_eq!(*a + *b, 2);
+///     drop((a, b));
+///     *rw.write().await += 1;
+/// });
+/// assert_eq!(rw.into_inner(), 2);
+/// ```
+pub struct RwMutex<T: ?Sized> {
+    state: Mutex<State>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: readers on several threads share `&T` (needs `T: Sync`); a
+// writer gets `&mut T` on whichever thread holds the guard (needs `T: Send`).
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwMutex<T> {}
+// SAFETY: moving the lock moves the `T` it owns.
+unsafe impl<T: ?Sized + Send> Send for RwMutex<T> {}
+
+struct State {
+    /// Readers holding the lock (granted, guard or not yet polled).
+    readers: usize,
+    /// A writer holds the lock.
+    writer: bool,
+    /// Writers queued in `writeq`: while non-zero, new readers queue.
+    writers_waiting: usize,
+    readq: WaitQueue<Waiter>,
+    writeq: WaitQueue<Waiter>,
+}
+
+struct Waiter {
+    waker: Waker,
+    granted: bool,
+}
+
+fn grant(q: &mut WaitQueue<Waiter>, k: usize, wakers: &mut Vec<Waker>) {
+    q.unlink(k);
+    let w = q.get_mut(k);
+    w.granted = true;
+    wakers.push(std::mem::replace(&mut w.waker, Waker::noop().clone()));
+}
+
+impl State {
+    /// Releases every queued reader.
+    fn grant_readers(&mut self, wakers: &mut Vec<Waker>) {
+        while let Some(k) = self.readq.head() {
+            self.readers += 1;
+            grant(&mut self.readq, k, wakers);
+        }
+    }
+
+    /// Gives the lock to the next writer if it is free.
+    fn grant_writer(&mut self, wakers: &mut Vec<Waker>) {
+        if self.writer || self.readers > 0 {
+            return;
+        }
+        if let Some(k) = self.writeq.head() {
+            self.writer = true;
+            self.writers_waiting -= 1;
+            grant(&mut self.writeq, k, wakers);
+        }
+    }
+
+    fn read_unlock(&mut self, wakers: &mut Vec<Waker>) {
+        self.readers -= 1;
+        self.grant_writer(wakers);
+    }
+
+    fn write_unlock(&mut self, wakers: &mut Vec<Waker>) {
+        self.writer = false;
+        self.grant_readers(wakers);
+        self.grant_writer(wakers);
+    }
+}
+
+impl<T> RwMutex<T> {
+    /// A new, unlocked lock holding `value`.
+    ///
+    /// ```
+    /// let rw = gort_sync::RwMutex::new('x');
+    /// assert_eq!(*rw.try_read().unwrap(), 'x');
+    /// ```
+    pub fn new(value: T) -> Self {
+        RwMutex {
+            state: Mutex::new(State {
+                readers: 0,
+                writer: false,
+                writers_waiting: 0,
+                readq: WaitQueue::new(),
+                writeq: WaitQueue::new(),
+            }),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Consumes the lock, returning the value.
+    ///
+    /// ```
+    /// assert_eq!(gort_sync::RwMutex::new(5).into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwMutex<T> {
+    /// Waits for shared access (Go's `RLock`, wait reason
+    /// "sync.RWMutex.RLock"). Waits while a writer holds or awaits the lock.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let rw = gort_sync::RwMutex::new(vec![1, 2]);
+    /// assert_eq!(block_on(rw.read()).len(), 2);
+    /// ```
+    pub fn read(&self) -> Read<'_, T> {
+        Read {
+            rw: self,
+            key: None,
+        }
+    }
+
+    /// Waits for exclusive access (Go's `Lock`, wait reason
+    /// "sync.RWMutex.Lock").
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let rw = gort_sync::RwMutex::new(0);
+    /// *block_on(rw.write()) = 7;
+    /// assert_eq!(*rw.try_read().unwrap(), 7);
+    /// ```
+    pub fn write(&self) -> Write<'_, T> {
+        Write {
+            rw: self,
+            key: None,
+        }
+    }
+
+    /// Shared access if available now (no writer holding or waiting).
+    ///
+    /// ```
+    /// let rw = gort_sync::RwMutex::new(());
+    /// let w = rw.try_write().unwrap();
+    /// assert!(rw.try_read().is_none());
+    /// drop(w);
+    /// assert!(rw.try_read().is_some());
+    /// ```
+    pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
+        let mut st = lock(&self.state);
+        if st.writer || st.writers_waiting > 0 {
+            return None;
+        }
+        st.readers += 1;
+        Some(self.read_guard())
+    }
+
+    /// Exclusive access if the lock is free now.
+    ///
+    /// ```
+    /// let rw = gort_sync::RwMutex::new(());
+    /// let r = rw.try_read().unwrap();
+    /// assert!(rw.try_write().is_none());
+    /// drop(r);
+    /// assert!(rw.try_write().is_some());
+    /// ```
+    pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
+        let mut st = lock(&self.state);
+        if st.writer || st.readers > 0 {
+            return None;
+        }
+        st.writer = true;
+        Some(self.write_guard())
+    }
+
+    /// A mutable reference to the value, through exclusive access.
+    ///
+    /// ```
+    /// let mut rw = gort_sync::RwMutex::new(1);
+    /// *rw.get_mut() += 1;
+    /// assert_eq!(rw.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    fn read_guard(&self) -> RwMutexReadGuard<'_, T> {
+        RwMutexReadGuard {
+            rw: self,
+            _marker: PhantomData,
+        }
+    }
+
+    fn write_guard(&self) -> RwMutexWriteGuard<'_, T> {
+        RwMutexWriteGuard {
+            rw: self,
+            _marker: PhantomData,
+        }
+    }
+
+    fn with_state(&self, f: impl FnOnce(&mut State, &mut Vec<Waker>)) {
+        let mut wakers = Vec::new();
+        f(&mut lock(&self.state), &mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Shared access to an [`RwMutex`]; released on drop.
+#[must_use = "the read lock is released as soon as the guard is dropped"]
+pub struct RwMutexReadGuard<'a, T: ?Sized> {
+    rw: &'a RwMutex<T>,
+    /// Send and Sync iff `T: Sync`, like `&T`.
+    _marker: PhantomData<&'a T>,
+}
+
+/// Exclusive access to an [`RwMutex`]; released on drop.
+#[must_use = "the write lock is released as soon as the guard is dropped"]
+pub struct RwMutexWriteGuard<'a, T: ?Sized> {
+    rw: &'a RwMutex<T>,
+    /// Send iff `T: Send`, Sync iff `T: Sync`, like `&mut T`.
+    _marker: PhantomData<&'a mut T>,
+}
+
+/// The future of [`RwMutex::read`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Read<'a, T: ?Sized> {
+    rw: &'a RwMutex<T>,
+    key: Option<usize>,
+}
+
+/// The future of [`RwMutex::write`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Write<'a, T: ?Sized> {
+    rw: &'a RwMutex<T>,
+    key: Option<usize>,
+}
+
+/// Polls a queued waiter: `None` if not queued, `Some(true)` once granted
+/// (and removed), `Some(false)` while still waiting.
+fn poll_granted(
+    q: &mut WaitQueue<Waiter>,
+    key: &mut Option<usize>,
+    cx: &Context<'_>,
+) -> Option<bool> {
+    let k = (*key)?;
+    let w = q.get_mut(k);
+    if w.granted {
+        q.remove(k);
+        *key = None;
+        return Some(true);
+    }
+    if !w.waker.will_wake(cx.waker()) {
+        w.waker = cx.waker().clone();
+    }
+    Some(false)
+}
+
+impl<'a, T: ?Sized> Future for Read<'a, T> {
+    type Output = RwMutexReadGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let coop = ready!(poll_proceed(cx));
+        let mut st = lock(&this.rw.state);
+        match poll_granted(&mut st.readq, &mut this.key, cx) {
+            Some(true) => {}
+            Some(false) => {
+                set_wait_reason(WaitReason::RwMutexRLock);
+                return Poll::Pending;
+            }
+            None if !st.writer && st.writers_waiting == 0 => st.readers += 1,
+            None => {
+                this.key = Some(st.readq.push_back(Waiter {
+                    waker: cx.waker().clone(),
+                    granted: false,
+                }));
+                set_wait_reason(WaitReason::RwMutexRLock);
+                return Poll::Pending;
+            }
+        }
+        coop.made_progress();
+        Poll::Ready(this.rw.read_guard())
+    }
+}
+
+impl<'a, T: ?Sized> Future for Write<'a, T> {
+    type Output = RwMutexWriteGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let coop = ready!(poll_proceed(cx));
+        let mut st = lock(&this.rw.state);
+        match poll_granted(&mut st.writeq, &mut this.key, cx) {
+            Some(true) => {}
+            Some(false) => {
+                set_wait_reason(WaitReason::RwMutexLock);
+                return Poll::Pending;
+            }
+            None if !st.writer && st.readers == 0 && st.writers_waiting == 0 => st.writer = true,
+            None => {
+                st.writers_waiting += 1;
+                this.key = Some(st.writeq.push_back(Waiter {
+                    waker: cx.waker().clone(),
+                    granted: false,
+                }));
+                set_wait_reason(WaitReason::RwMutexLock);
+                return Poll::Pending;
+            }
+        }
+        coop.made_progress();
+        Poll::Ready(this.rw.write_guard())
+    }
+}
+
+impl<T: ?Sized> Drop for Read<'_, T> {
+    fn drop(&mut self) {
+        let Some(k) = self.key else { return };
+        self.rw.with_state(|st, wakers| {
+            if st.readq.remove(k).granted {
+                st.read_unlock(wakers);
+            }
+        });
+    }
+}
+
+impl<T: ?Sized> Drop for Write<'_, T> {
+    fn drop(&mut self) {
+        let Some(k) = self.key else { return };
+        self.rw.with_state(|st, wakers| {
+            if st.writeq.remove(k).granted {
+                st.write_unlock(wakers);
+            } else {
+                st.writers_waiting -= 1;
+                if st.writers_waiting == 0 && !st.writer {
+                    // The readers were only waiting for this writer.
+                    st.grant_readers(wakers);
+                }
+            }
+        });
+    }
+}
+
+impl<T: ?Sized> Drop for RwMutexReadGuard<'_, T> {
+    fn drop(&mut self) {
+        self.rw.with_state(State::read_unlock);
+    }
+}
+
+impl<T: ?Sized> Drop for RwMutexWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.rw.with_state(State::write_unlock);
+    }
+}
+
+impl<T: ?Sized> Deref for RwMutexReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: while a read guard exists `readers > 0`, so no writer holds
+        // the lock and nobody has `&mut T`.
+        unsafe { &*self.rw.data.get() }
+    }
+}
+
+impl<T: ?Sized> Deref for RwMutexWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: while a write guard exists `writer` is set and `readers`
+        // is zero: this guard is the only access.
+        unsafe { &*self.rw.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwMutexWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes it the only access through
+        // this guard.
+        unsafe { &mut *self.rw.data.get() }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for RwMutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.state);
+        f.debug_struct("RwMutex")
+            .field("readers", &st.readers)
+            .field("writer", &st.writer)
+            .field("writers_waiting", &st.writers_waiting)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwMutexReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwMutexWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Read<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Read")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Write<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Write")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<T: Default> Default for RwMutex<T> {
+    fn default() -> Self {
+        RwMutex::new(T::default())
+    }
+}

@@ -1,0 +1,276 @@
+//! `select!`: Go's `selectgo` (runtime/select.go) for futures.
+//!
+//! The macro ([`select!`](crate::select!)) turns its cases into futures and
+//! drives them through [`Select::poll`], which does what `selectgo` does:
+//!
+//! 1. Charge one unit of the cooperative budget for the whole select (one
+//!    select is one operation, like one `selectgo` call; charging per case
+//!    would let an exhausted budget masquerade as "no case ready" and take
+//!    `default` wrongly).
+//! 2. If a peer already committed one of our cases while we were parked
+//!    (a sender handed a value to our receive case, a receiver took our send
+//!    case's value, or the channel closed), finish that case.
+//! 3. Otherwise poll the cases in a fresh uniformly random order (Go's
+//!    `pollorder`, a Fisher–Yates shuffle with a per-thread wyrand) and
+//!    commit the first that can complete. A channel case that cannot complete
+//!    registers a waiter carrying this select's [`token::SelectToken`]
+//!    (Go's pass 2, enqueueing a `sudog` with `isSelect`) unless the select
+//!    has a `default`.
+//! 4. With `default` and nothing ready, take `default`; else park with wait
+//!    reason "select".
+//!
+//! ## Invariants
+//! - Exactly one case commits: every commit, by us or by a peer on another
+//!   thread, first wins the token (see [`token`]). Losing cases have
+//!   completed nothing; their waiters are removed when the select's case
+//!   futures are dropped, which the macro does before running the chosen
+//!   body (Go's pass 3, dequeueing the other `sudog`s).
+//! - A send case's value is delivered only if that case commits. If another
+//!   case commits, the value is dropped with the case future (Go evaluates
+//!   every send expression on entry to `select` too).
+//! - Arbitrary futures (`sleep`, `JoinHandle`, ...) are polled normally and
+//!   commit by becoming ready — but they too must win the token, so if a
+//!   channel case was committed by a peer in the same instant the channel
+//!   case is the one chosen and the arbitrary future's output is dropped, as
+//!   if the future had been cancelled a moment earlier.
+//!
+//! ## Departures from Go
+//! - Go locks every channel of the select at once (in address order) while it
+//!   looks for a ready case. gort polls channels one at a time, so a select
+//!   may have to win its own token, and two blocked selects meeting on one
+//!   channel win both tokens together ([`token::try_win_pair`]).
+//! - Up to 64 cases (tokio's limit too); Go has none.
+
+pub(crate) mod token;
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use gort_core::coop::poll_proceed;
+use gort_core::wait::{set_wait_reason, WaitReason};
+
+use crate::primitives::Arc;
+use crate::rand;
+use token::{SelectRef, SelectToken};
+
+/// The most cases one `select!` may have.
+pub const MAX_CASES: usize = 64;
+
+/// What a case future is told when the select polls it.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SelectCtx<'a> {
+    pub(crate) token: &'a Arc<SelectToken>,
+    pub(crate) case: usize,
+    /// Whether a channel case that cannot complete should register a waiter
+    /// (false when the select has `default`: it will never park).
+    pub(crate) register: bool,
+}
+
+impl SelectCtx<'_> {
+    /// Commits this case.
+    pub(crate) fn win(&self) -> bool {
+        self.token.try_win(self.case)
+    }
+
+    pub(crate) fn to_ref(&self) -> SelectRef {
+        SelectRef {
+            token: self.token.clone(),
+            case: self.case,
+        }
+    }
+}
+
+/// A future that can be a `select!` case.
+///
+/// Channel operations implement it two-phase (they commit only by winning
+/// the select's token); any other future is wrapped in [`FutureCase`].
+#[doc(hidden)]
+pub trait SelectCase {
+    /// What the case yields when chosen.
+    type Output;
+
+    /// Polls the case as case `ctx.case` of the select owning `ctx.token`.
+    fn poll_case(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        ctx: &SelectCtx<'_>,
+    ) -> Poll<Self::Output>;
+}
+
+/// An arbitrary future as a select case: it commits when it is ready and
+/// wins the select's token.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct FutureCase<F> {
+    fut: F,
+}
+
+impl<F: Future> SelectCase for FutureCase<F> {
+    type Output = F::Output;
+
+    fn poll_case(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        ctx: &SelectCtx<'_>,
+    ) -> Poll<F::Output> {
+        if ctx.token.decided().is_some() {
+            return Poll::Pending;
+        }
+        // SAFETY: `fut` is structurally pinned: `FutureCase` never moves it
+        // out, has no `Drop` impl and is `!Unpin` whenever `F` is.
+        let fut = unsafe { self.map_unchecked_mut(|c| &mut c.fut) };
+        match fut.poll(cx) {
+            Poll::Ready(v) if ctx.win() => Poll::Ready(v),
+            Poll::Ready(_) | Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The per-invocation state of one `select!`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Select {
+    token: Arc<SelectToken>,
+    cases: usize,
+    has_default: bool,
+}
+
+impl Select {
+    /// A select over `cases` cases, with or without `default`.
+    pub fn new(cases: usize, has_default: bool) -> Self {
+        assert!(
+            cases <= MAX_CASES,
+            "select! supports at most {MAX_CASES} cases"
+        );
+        Select {
+            token: Arc::new(SelectToken::new()),
+            cases,
+            has_default,
+        }
+    }
+
+    /// Polls the select: `Ready(Some(i))` when case `i` committed (its output
+    /// was stored by `poll_case`), `Ready(None)` for `default`.
+    ///
+    /// `poll_case(i, cx, ctx)` polls case `i` and returns `Ready(())` iff it
+    /// committed.
+    pub fn poll<F>(&mut self, cx: &mut Context<'_>, mut poll_case: F) -> Poll<Option<usize>>
+    where
+        F: FnMut(usize, &mut Context<'_>, &SelectCtx<'_>) -> Poll<()>,
+    {
+        if self.cases == 0 && !self.has_default {
+            set_wait_reason(WaitReason::SelectNoCases);
+            return Poll::Pending;
+        }
+        let coop = ready!(poll_proceed(cx));
+        if self.token.decided().is_none() {
+            let mut order = [0u8; MAX_CASES];
+            for (i, o) in order.iter_mut().enumerate().take(self.cases) {
+                *o = i as u8;
+            }
+            let order = &mut order[..self.cases];
+            rand::shuffle(order);
+            for &i in order.iter() {
+                let ctx = SelectCtx {
+                    token: &self.token,
+                    case: usize::from(i),
+                    register: !self.has_default,
+                };
+                if poll_case(ctx.case, cx, &ctx).is_ready() {
+                    coop.made_progress();
+                    return Poll::Ready(Some(ctx.case));
+                }
+                if self.token.decided().is_some() {
+                    break;
+                }
+            }
+        }
+        if let Some(case) = self.token.decided() {
+            // A peer committed `case` (the select's own commits return above):
+            // the channel finished the operation under its lock before we
+            // could see the token, so the case is ready now.
+            let ctx = SelectCtx {
+                token: &self.token,
+                case,
+                register: false,
+            };
+            let done = poll_case(case, cx, &ctx);
+            debug_assert!(
+                done.is_ready(),
+                "select case {case} committed but not ready"
+            );
+            coop.made_progress();
+            return done.map(|()| Some(case));
+        }
+        if self.has_default {
+            coop.made_progress();
+            return Poll::Ready(None);
+        }
+        set_wait_reason(WaitReason::Select);
+        Poll::Pending
+    }
+}
+
+/// Holds a case expression's value until the macro picks how to poll it.
+///
+/// `(&Wrap::new(x)).__gort_into_case()` resolves to [`ChanCase`] when `x` is
+/// a channel operation and to [`AnyCase`] otherwise (autoref-based
+/// specialisation: the `ChanCase` impls match one reference level earlier).
+#[doc(hidden)]
+pub struct Wrap<F>(std::cell::Cell<Option<F>>);
+
+impl<F> std::fmt::Debug for Wrap<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Wrap(..)")
+    }
+}
+
+impl<F> Wrap<F> {
+    pub fn new(f: F) -> Self {
+        Wrap(std::cell::Cell::new(Some(f)))
+    }
+
+    pub(crate) fn take(&self) -> F {
+        self.0.take().expect("select! case taken twice")
+    }
+}
+
+/// Case conversion for channel operations (see [`Wrap`]).
+#[doc(hidden)]
+pub trait ChanCase {
+    type Case;
+    fn __gort_into_case(&self) -> Self::Case;
+}
+
+/// Case conversion for any other future (see [`Wrap`]).
+#[doc(hidden)]
+pub trait AnyCase {
+    type Case;
+    fn __gort_into_case(&self) -> Self::Case;
+}
+
+impl<F: IntoFuture> AnyCase for &Wrap<F> {
+    type Case = FutureCase<F::IntoFuture>;
+
+    fn __gort_into_case(&self) -> Self::Case {
+        FutureCase {
+            fut: self.take().into_future(),
+        }
+    }
+}
+
+/// `select! {}`: parks forever (Go's `select {}`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct NoCases;
+
+impl Future for NoCases {
+    type Output = std::convert::Infallible;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        set_wait_reason(WaitReason::SelectNoCases);
+        Poll::Pending
+    }
+}

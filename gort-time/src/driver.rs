@@ -1,0 +1,407 @@
+//! The time driver: one 4-ary timer heap per P (Go's `pp.timers`,
+//! `addtimer`, `deltimer`, `modtimer`, `checkTimers`, `runtimer`).
+//!
+//! - A timer armed from a task goes on the heap of the P that runs the
+//!   task; armed from a thread that holds no P (the `block_on` thread, a
+//!   blocking-pool thread) it goes on the Ps in turn (round robin), so no
+//!   single heap's lock becomes the one every outside thread meets.
+//! - The M that owns a P runs its expired timers in its schedule loop
+//!   (`run_expired`, Go's checkTimers); an M looking for work runs other
+//!   Ps' expired timers on its last stealing round, so a P whose M is stuck
+//!   in a long poll does not delay its timers beyond the monitor's hand-off;
+//!   the idle M blocks in the driver until the earliest deadline over all
+//!   heaps (gort-core's `Timers` seam).
+//! - Stopping or re-arming a timer does not search the heap: the timer's
+//!   generation moves on, and its old entry becomes stale (Go's
+//!   `timerDeleted`). Stale entries are dropped when they reach the top,
+//!   and a heap rebuilds itself without them once they are more than half
+//!   of it (Go's `clearDeletedTimers`), so create-and-cancel streams keep
+//!   memory bounded.
+//! - Adding a timer that becomes its heap's earliest calls
+//!   `wake_netpoller`, so an M blocked in the driver with a later timeout
+//!   wakes up for it.
+//!
+//! Lock order: a heap's lock, then a timer's lock. Arming and stopping take
+//! them one after the other, never nested.
+
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Instant as StdInstant;
+
+use gort_core::driver::Timers;
+use gort_core::runtime::{Handle, MAX_PROCS};
+
+use crate::clock::Clock;
+use crate::heap::Heap;
+
+/// Stale entries tolerated before a heap rebuilds itself: at least this
+/// many, and more than half the heap.
+const CLEAN_MIN_STALE: usize = 64;
+
+/// What firing a timer does.
+pub(crate) enum Action {
+    /// Wake the waker stored by the last poll (Sleep, Timer).
+    Wake,
+    /// Spawn a task that calls this function (after_func).
+    Func(Arc<dyn Fn() + Send + Sync>),
+}
+
+struct TimerState {
+    /// Bumped on every arm and stop; a heap entry with another generation
+    /// is stale.
+    gen: u64,
+    /// An entry with the current generation is in heap `p`.
+    armed: bool,
+    /// Fired and not yet observed by a poll.
+    fired: bool,
+    p: usize,
+    waker: Option<Waker>,
+}
+
+/// One timer, shared by its future and its heap entry.
+pub(crate) struct TimerShared {
+    state: Mutex<TimerState>,
+    pub(crate) action: Action,
+}
+
+impl TimerShared {
+    pub(crate) fn new(action: Action) -> Arc<TimerShared> {
+        Arc::new(TimerShared {
+            state: Mutex::new(TimerState {
+                gen: 0,
+                armed: false,
+                fired: false,
+                p: 0,
+                waker: None,
+            }),
+            action,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TimerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the timer fired since it was last armed; clears the flag
+    /// if `consume`. Otherwise stores `waker` for the fire.
+    pub(crate) fn poll_fired(&self, waker: &Waker, consume: bool) -> bool {
+        let mut s = self.lock();
+        if s.fired {
+            if consume {
+                s.fired = false;
+            }
+            return true;
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => s.waker = Some(waker.clone()),
+        }
+        false
+    }
+
+    /// Whether an entry is pending in a heap.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.lock().armed
+    }
+}
+
+#[repr(align(128))]
+struct PHeap {
+    heap: Mutex<Heap<(Arc<TimerShared>, u64)>>,
+    /// Earliest deadline in the heap (ns), 0 when empty: Go's `timer0When`,
+    /// read without the lock by the schedule loop.
+    next_when: AtomicU64,
+    /// Entries, stale ones included.
+    len: AtomicUsize,
+    /// Entries known to be stale.
+    stale: AtomicUsize,
+}
+
+impl PHeap {
+    fn new() -> PHeap {
+        PHeap {
+            heap: Mutex::new(Heap::new()),
+            next_when: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            stale: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Heap<(Arc<TimerShared>, u64)>> {
+        self.heap.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, h: &Heap<(Arc<TimerShared>, u64)>) {
+        self.next_when.store(h.peek_when().unwrap_or(0), Release);
+        self.len.store(h.len(), Release);
+    }
+
+    /// Drops stale entries if they are all of the heap, or over half of a
+    /// heap with at least `CLEAN_MIN_STALE` of them (lock held).
+    fn maybe_clean(&self, h: &mut Heap<(Arc<TimerShared>, u64)>) {
+        let stale = self.stale.load(Acquire);
+        let all = stale > 0 && stale >= h.len();
+        if !all && (stale < CLEAN_MIN_STALE || stale * 2 < h.len()) {
+            return;
+        }
+        h.retain(|(t, gen)| {
+            let s = t.lock();
+            s.armed && s.gen == *gen
+        });
+        h.shrink_if_sparse();
+        self.stale.store(0, Release);
+    }
+}
+
+/// gort-time's implementation of gort-core's [`Timers`] seam, installed by
+/// `gort::runtime::Builder`.
+pub struct TimeDriver {
+    pub(crate) clock: Clock,
+    heaps: Box<[PHeap]>,
+    nprocs: AtomicUsize,
+    round_robin: AtomicUsize,
+}
+
+impl TimeDriver {
+    /// A driver whose clock starts running, or paused (tests).
+    pub fn new(start_paused: bool) -> Arc<TimeDriver> {
+        Arc::new(TimeDriver {
+            clock: Clock::new(start_paused),
+            // Heaps for every P the runtime may ever have, so `resize` needs
+            // no reallocation under concurrent use; 128 bytes each when empty.
+            heaps: (0..MAX_PROCS).map(|_| PHeap::new()).collect(),
+            nprocs: AtomicUsize::new(1),
+            round_robin: AtomicUsize::new(0),
+        })
+    }
+
+    fn nprocs(&self) -> usize {
+        self.nprocs.load(Relaxed).clamp(1, self.heaps.len())
+    }
+
+    /// Arms `timer` to fire at clock reading `when`, on the current P or
+    /// the next P in turn. Any earlier arming is superseded. Returns
+    /// whether it was armed before (Go's `Reset` result).
+    pub(crate) fn arm(&self, handle: &Handle, timer: &Arc<TimerShared>, when: u64) -> bool {
+        let p = handle
+            .current_proc()
+            .unwrap_or_else(|| self.round_robin.fetch_add(1, Relaxed) % self.nprocs());
+        let (gen, was_armed) = {
+            let mut s = timer.lock();
+            let was_armed = s.armed;
+            if was_armed {
+                self.heaps[s.p].stale.fetch_add(1, AcqRel);
+            }
+            s.gen += 1;
+            s.armed = true;
+            s.fired = false;
+            s.p = p;
+            (s.gen, was_armed)
+        };
+        let ph = &self.heaps[p];
+        let earliest = {
+            let mut h = ph.lock();
+            let before = h.peek_when();
+            h.push(when, (timer.clone(), gen));
+            ph.maybe_clean(&mut h);
+            ph.publish(&h);
+            before.is_none_or(|b| when < b)
+        };
+        if earliest {
+            match self.clock.real_deadline(when) {
+                Some(real) => handle.wake_netpoller(real),
+                // Paused: make sure some M is idle in the driver to advance
+                // the clock once everything else has stopped.
+                None => handle.wake_netpoller(StdInstant::now()),
+            }
+        }
+        was_armed
+    }
+
+    /// Stops `timer`. Returns whether it was armed (so this call stopped it).
+    pub(crate) fn stop(&self, timer: &TimerShared) -> bool {
+        let mut s = timer.lock();
+        s.fired = false;
+        if !s.armed {
+            return false;
+        }
+        s.armed = false;
+        s.gen += 1;
+        s.waker = None;
+        let ph = &self.heaps[s.p];
+        drop(s);
+        let stale = ph.stale.fetch_add(1, AcqRel) + 1;
+        // Everything in the heap is stale, or over half of a big heap:
+        // rebuild now rather than when the entries reach the top.
+        let len = ph.len.load(Acquire);
+        if stale >= len || (stale >= CLEAN_MIN_STALE && stale * 2 >= len) {
+            let mut h = ph.lock();
+            ph.maybe_clean(&mut h);
+            ph.publish(&h);
+        }
+        true
+    }
+
+    /// Runs every expired timer of every P (used by `advance`).
+    pub(crate) fn fire_all_expired(&self) {
+        for p in 0..self.nprocs() {
+            self.run_expired(p);
+        }
+    }
+
+    /// Number of entries (stale included) in every heap: a test hook.
+    pub fn heap_sizes(&self) -> Vec<usize> {
+        self.heaps[..self.nprocs()]
+            .iter()
+            .map(|h| h.len.load(Acquire))
+            .collect()
+    }
+
+    /// The earliest deadline over all heaps (clock reading).
+    fn earliest(&self) -> Option<u64> {
+        self.heaps[..self.nprocs()]
+            .iter()
+            .map(|h| h.next_when.load(Acquire))
+            .filter(|&w| w != 0)
+            .min()
+    }
+}
+
+/// Runs `f` with the time driver of the current runtime, if any.
+pub(crate) fn with_current_driver<R>(f: impl FnOnce(Option<&TimeDriver>) -> R) -> R {
+    Handle::with_current(|h| f(h.and_then(|h| h.timers_as::<TimeDriver>())))
+}
+
+impl Timers for TimeDriver {
+    fn run_expired(&self, p: usize) -> Option<StdInstant> {
+        let ph = self.heaps.get(p)?;
+        let next = ph.next_when.load(Acquire);
+        if next == 0 {
+            return None;
+        }
+        let now = self.clock.now_ns();
+        if next > now {
+            return self.clock.real_deadline(next);
+        }
+        let mut fired: Vec<Arc<TimerShared>> = Vec::new();
+        let mut wakers: Vec<Waker> = Vec::new();
+        {
+            let mut h = ph.lock();
+            while h.peek_when().is_some_and(|w| w <= now) {
+                let e = h.pop().expect("peeked");
+                let (timer, gen) = e.value;
+                let mut s = timer.lock();
+                if s.armed && s.gen == gen {
+                    s.armed = false;
+                    s.fired = true;
+                    if let Some(w) = s.waker.take() {
+                        wakers.push(w);
+                    }
+                    drop(s);
+                    if matches!(timer.action, Action::Func(_)) {
+                        fired.push(timer);
+                    }
+                } else {
+                    drop(s);
+                    let _ = ph.stale.fetch_update(AcqRel, Acquire, |n| n.checked_sub(1));
+                }
+            }
+            ph.maybe_clean(&mut h);
+            ph.publish(&h);
+        }
+        for w in wakers {
+            w.wake();
+        }
+        if !fired.is_empty() {
+            Handle::with_current(|h| {
+                for t in fired {
+                    if let (Some(h), Action::Func(f)) = (h, &t.action) {
+                        let f = f.clone();
+                        h.spawn(async move { f() });
+                    }
+                }
+            });
+        }
+        let next = ph.next_when.load(Acquire);
+        if next == 0 {
+            None
+        } else {
+            self.clock.real_deadline(next)
+        }
+    }
+
+    fn next_deadline(&self, p: usize) -> Option<StdInstant> {
+        let next = self.heaps.get(p)?.next_when.load(Acquire);
+        if next == 0 {
+            None
+        } else {
+            self.clock.real_deadline(next)
+        }
+    }
+
+    fn resize(&self, nprocs: usize) {
+        let new = nprocs.clamp(1, self.heaps.len());
+        let old = self.nprocs.swap(new, AcqRel);
+        // Fewer Ps: the timers of the removed ones move to P0 (Go's
+        // `moveTimers` in procresize).
+        for p in new..old.max(new) {
+            let moved: Vec<_> = {
+                let ph = &self.heaps[p];
+                let mut h = ph.lock();
+                let mut v = Vec::with_capacity(h.len());
+                while let Some(e) = h.pop() {
+                    v.push(e);
+                }
+                ph.publish(&h);
+                ph.stale.store(0, Release);
+                v
+            };
+            if moved.is_empty() {
+                continue;
+            }
+            let p0 = &self.heaps[0];
+            let mut h = p0.lock();
+            for e in moved {
+                let (timer, gen) = e.value;
+                let mut s = timer.lock();
+                if s.armed && s.gen == gen {
+                    s.p = 0;
+                    drop(s);
+                    h.push(e.when, (timer, gen));
+                }
+            }
+            p0.publish(&h);
+        }
+    }
+
+    fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    fn advance_idle(&self) -> bool {
+        match self.earliest() {
+            Some(when) => {
+                self.clock.advance_to(when);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn shutdown(&self) {
+        for ph in self.heaps.iter() {
+            let mut h = ph.lock();
+            while let Some(e) = h.pop() {
+                let (timer, _) = e.value;
+                let mut s = timer.lock();
+                s.armed = false;
+                s.waker = None;
+            }
+            ph.publish(&h);
+        }
+    }
+}
