@@ -47,10 +47,7 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
             Err(e) if is_temporary(&e) => {
                 backoff = (backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
                 eprintln!("echo: accept: {e}; retrying in {backoff:?}");
-                // On the blocking pool, so the example needs no timer.
-                gort::spawn_blocking(move || std::thread::sleep(backoff))
-                    .await
-                    .map_err(|e| io::Error::other(e.to_string()))?;
+                gort::time::sleep(backoff).await;
             }
             Err(e) => return Err(e),
         }

@@ -21,15 +21,15 @@
 //! several tasks use a socket at once, and the kernel orders their
 //! syscalls.
 
+use gort_core::coop;
+use gort_time::Instant;
+use mio::event::Source;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
-use gort_core::coop;
-use mio::event::Source;
-
+use crate::deadline::DeadlineTimers;
 use crate::netpoll::{Inner, Poller};
 use crate::poll_desc::{Direction, PollDesc, ReadyEvent};
 use crate::ready::{Interest, Ready};
@@ -39,6 +39,7 @@ pub(crate) struct PollFd<E: Source> {
     io: Option<E>,
     desc: Arc<PollDesc>,
     poller: Arc<Inner>,
+    deadlines: DeadlineTimers,
 }
 
 impl<E: Source> PollFd<E> {
@@ -57,6 +58,7 @@ impl<E: Source> PollFd<E> {
             io: Some(io),
             desc,
             poller,
+            deadlines: DeadlineTimers::default(),
         })
     }
 
@@ -188,7 +190,7 @@ impl<E: Source> PollFd<E> {
     /// Sets or clears the deadline of `dir` (Go's `SetReadDeadline`,
     /// `SetWriteDeadline`).
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
-        crate::deadline::set(&self.poller, &self.desc, dir, deadline)
+        self.deadlines.set(&self.poller, &self.desc, dir, deadline)
     }
 }
 

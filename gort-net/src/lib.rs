@@ -9,7 +9,7 @@
 //! | the process's epoll instance, `netpoll(delay)`, `netpollBreak` | [`Poller`], one per runtime, installed as its `Driver`: `park`, `unpark` (`netpoll.rs`) |
 //! | `pollDesc`: `rg`/`wg`, `rd`/`wd`, `fdseq` | `PollDesc`: readiness word with a tick, waiter lists, deadlines (`poll_desc.rs`) |
 //! | `internal/poll.FD`: syscall, `EAGAIN` → `waitRead` | `PollFd`: `poll_io` (`fd.rs`) |
-//! | `netpolldeadlineimpl`, deadline timers | `deadline.rs` |
+//! | `netpolldeadlineimpl`, the `pd.rt`/`pd.wt` timers | `deadline.rs`, on gort-time's `after_func` |
 //! | `net.TCPListener`, `net.TCPConn`, `net.UDPConn`, `net.UnixConn` | [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`], [`UnixDatagram`] |
 //!
 //! The API is tokio's (`tokio::net`), so a tokio program ports by changing

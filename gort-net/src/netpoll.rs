@@ -47,7 +47,7 @@
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -57,8 +57,7 @@ use gort_core::runtime::Handle;
 use mio::event::Source;
 use slab::Slab;
 
-use crate::deadline::Deadlines;
-use crate::poll_desc::{to_ns, Direction, PollDesc};
+use crate::poll_desc::PollDesc;
 use crate::ready::Ready;
 
 /// Events taken from the kernel per poll: tokio's and Go's figure (Go's
@@ -126,11 +125,6 @@ pub(crate) struct Inner {
     pub(crate) nwaiters: AtomicUsize,
     /// The poller was dropped: no new registrations.
     closed: AtomicBool,
-    /// Deadline timers (see `deadline.rs`).
-    deadlines: Deadlines,
-    /// When the blocking park returns by itself (ns since the deadline
-    /// origin; `u64::MAX`: never, or nobody blocks).
-    park_until: AtomicU64,
 }
 
 struct PollState {
@@ -138,8 +132,6 @@ struct PollState {
     events: mio::Events,
     /// Wakers collected in one poll (kept to reuse the allocation).
     wake: Vec<Waker>,
-    /// Deadline timers due in one poll (same).
-    due: Vec<(u64, usize, Direction)>,
 }
 
 impl Poller {
@@ -156,7 +148,6 @@ impl Poller {
                     poll,
                     events: mio::Events::with_capacity(EVENTS_CAPACITY),
                     wake: Vec::new(),
-                    due: Vec::new(),
                 }),
                 registry,
                 waker,
@@ -166,8 +157,6 @@ impl Poller {
                 next_gen: AtomicUsize::new(0),
                 nwaiters: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
-                deadlines: Deadlines::new(),
-                park_until: AtomicU64::new(u64::MAX),
             }),
         })
     }
@@ -247,21 +236,12 @@ impl Inner {
         let mut timeout = timeout;
         if !nonblocking {
             self.blocking.store(true, Ordering::SeqCst);
-            timeout = self.deadlines.cap(timeout);
-            let until = timeout.map_or(u64::MAX, |t| {
-                to_ns(Instant::now()).saturating_add(t.as_nanos().try_into().unwrap_or(u64::MAX))
-            });
-            self.park_until.store(until, Ordering::SeqCst);
-            // After publishing park_until: a deadline armed from now on
-            // either is seen by the cap above or unparks us.
-            timeout = self.deadlines.cap(timeout);
             if self.woken.load(Ordering::SeqCst) {
                 timeout = Some(Duration::ZERO);
             }
         }
         let res = st.poll.poll(&mut st.events, timeout);
         if !nonblocking {
-            self.park_until.store(u64::MAX, Ordering::SeqCst);
             self.blocking.store(false, Ordering::SeqCst);
             self.woken.store(false, Ordering::SeqCst);
         }
@@ -293,41 +273,6 @@ impl Inner {
             }
         }
         st.wake.drain(..).for_each(Waker::wake);
-        self.fire_deadlines(&mut st.due);
-    }
-
-    /// Fires the deadline timers that are due, re-arming those whose
-    /// deadline moved later.
-    fn fire_deadlines(&self, due: &mut Vec<(u64, usize, Direction)>) {
-        if self.deadlines.is_empty() {
-            return;
-        }
-        let now = to_ns(Instant::now());
-        self.deadlines.take_due(now, due);
-        if due.is_empty() {
-            return;
-        }
-        for (at, token, dir) in due.drain(..) {
-            let desc = {
-                let descs = self.lock_descs();
-                match descs.get(index_of(token)) {
-                    Some(d) if d.token == token => d.clone(),
-                    _ => continue,
-                }
-            };
-            if let Some(again) = desc.fire_deadline(dir, at, now, &self.nwaiters) {
-                self.deadlines.push(again, token, dir);
-            }
-        }
-    }
-
-    /// Arms a deadline timer for `at`, interrupting a blocking poll that
-    /// would otherwise sleep past it (Go's `wakeNetPoller`).
-    pub(crate) fn arm_deadline(&self, at: u64, token: usize, dir: Direction) {
-        self.deadlines.push(at, token, dir);
-        if at < self.park_until.load(Ordering::SeqCst) && self.blocking.load(Ordering::SeqCst) {
-            self.unpark();
-        }
     }
 
     /// Go's `netpollBreak`.

@@ -50,14 +50,16 @@
 //!   clock with the deadline at each operation when one is set, so an
 //!   operation that starts after the deadline fails even if its timer has
 //!   not fired yet.
-
-use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+//! - Go's `rseq`/`wseq` tell a stale deadline timer from a live one; gort
+//!   compares the deadline with the clock when a timer fires instead (a
+//!   changed deadline re-arms or stops the timer, see `deadline.rs`).
 
 use gort_core::wait::{set_wait_reason, WaitReason};
+use gort_time::Instant;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use crate::ready::{Interest, Ready};
 
@@ -113,11 +115,11 @@ pub(crate) struct ReadyEvent {
 struct Waiters {
     rg: Vec<Waker>,
     wg: Vec<Waker>,
-    /// When the deadline timer of each direction is armed for (ns since
-    /// [`origin`]), if it is. Go's `rseq`/`wseq` play this role: a timer
-    /// that fires for a deadline that was changed since does not expire it.
-    rarmed: Option<u64>,
-    warmed: Option<u64>,
+    /// The deadlines (Go's `rd`, `wd`) on the runtime's clock (gort-time's
+    /// `Instant`, which a test can pause); meaningful while the matching
+    /// `*_SET` bit is set.
+    rd: Option<Instant>,
+    wd: Option<Instant>,
 }
 
 /// Go's `pollDesc`: one per registered socket.
@@ -125,25 +127,7 @@ pub(crate) struct PollDesc {
     /// The poller token: slab index and generation (see `netpoll.rs`).
     pub(crate) token: usize,
     readiness: AtomicUsize,
-    /// Deadlines in nanoseconds since [`origin`], valid while the matching
-    /// `*_SET` bit is set.
-    rd: AtomicU64,
-    wd: AtomicU64,
     waiters: Mutex<Waiters>,
-}
-
-/// The instant deadlines are measured from.
-fn origin() -> Instant {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
-}
-
-/// `t` in nanoseconds since [`origin`] (0 for earlier instants).
-pub(crate) fn to_ns(t: Instant) -> u64 {
-    t.saturating_duration_since(origin())
-        .as_nanos()
-        .try_into()
-        .unwrap_or(u64::MAX)
 }
 
 fn tick_of(word: usize) -> usize {
@@ -173,8 +157,6 @@ impl PollDesc {
         PollDesc {
             token,
             readiness: AtomicUsize::new(initial.as_usize()),
-            rd: AtomicU64::new(0),
-            wd: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -185,7 +167,13 @@ impl PollDesc {
 
     /// Go's `netpollcheckerr`, plus the clock check for a set deadline:
     /// the error an operation in `dir` must return now, if any.
-    fn check_err(&self, word: usize, dir: Direction) -> Option<io::Error> {
+    /// `deadline` reads the direction's deadline (under the waiter lock).
+    fn check_err(
+        &self,
+        word: usize,
+        dir: Direction,
+        deadline: impl FnOnce() -> Option<Instant>,
+    ) -> Option<io::Error> {
         if word & CLOSED != 0 {
             return Some(closed_error());
         }
@@ -196,7 +184,8 @@ impl PollDesc {
         if word & expired != 0 {
             return Some(timeout_error());
         }
-        if to_ns(Instant::now()) >= self.deadline(dir).load(Ordering::Acquire) {
+        // A deadline is set and its timer has not fired: read the clock.
+        if deadline().is_some_and(|d| Instant::now() >= d) {
             return Some(timeout_error());
         }
         None
@@ -204,8 +193,16 @@ impl PollDesc {
 
     /// The current readiness for `interest`, or an error, without waiting.
     pub(crate) fn ready_now(&self, dir: Direction) -> io::Result<Option<ReadyEvent>> {
+        self.ready_with(dir, || self.lock().deadline(dir))
+    }
+
+    fn ready_with(
+        &self,
+        dir: Direction,
+        deadline: impl FnOnce() -> Option<Instant>,
+    ) -> io::Result<Option<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
-        if let Some(e) = self.check_err(word, dir) {
+        if let Some(e) = self.check_err(word, dir, deadline) {
             return Err(e);
         }
         let ready = Ready::from_usize(word).intersection(dir.interest());
@@ -230,7 +227,7 @@ impl PollDesc {
         let mut w = self.lock();
         // Re-check under the lock: the poller sets the bits before it
         // takes the lock to wake waiters.
-        if let Some(ev) = self.ready_now(dir)? {
+        if let Some(ev) = self.ready_with(dir, || w.deadline(dir))? {
             return Poll::Ready(Ok(ev));
         }
         let list = match dir {
@@ -297,19 +294,15 @@ impl PollDesc {
     /// Go's `poll_runtime_pollSetDeadline` for one direction: `None` clears
     /// the deadline (and makes the socket usable again after a timeout); a
     /// deadline not in the future expires at once, waking the waiters.
-    ///
-    /// Returns the time (ns since [`origin`]) at which the caller must arm
-    /// a timer for this direction, if it must: only when no timer is armed
-    /// for an earlier time already (that one re-arms for the deadline when
-    /// it fires, see [`PollDesc::fire_deadline`]), so repeatedly extending
-    /// a deadline, as servers do before each read, arms no new timer.
-    /// Fails on a closed descriptor, as Go's `SetDeadline` on a closed fd.
+    /// Returns whether the caller must arm the direction's timer for the
+    /// deadline (false: stop it). Fails on a closed descriptor, as Go's
+    /// `SetDeadline` does on a closed fd.
     pub(crate) fn set_deadline(
         &self,
         dir: Direction,
         deadline: Option<Instant>,
         nwaiters: &AtomicUsize,
-    ) -> io::Result<Option<u64>> {
+    ) -> io::Result<bool> {
         let (set, expired) = dir.deadline_bits();
         let mut w = self.lock();
         if self.readiness.load(Ordering::Acquire) & CLOSED != 0 {
@@ -317,83 +310,44 @@ impl PollDesc {
         }
         let Some(t) = deadline else {
             self.readiness.fetch_and(!(set | expired), Ordering::AcqRel);
-            return Ok(None);
+            return Ok(false);
         };
-        let at = to_ns(t);
-        self.deadline(dir).store(at, Ordering::Release);
-        if at <= to_ns(Instant::now()) {
+        *w.deadline_mut(dir) = Some(t);
+        if t <= Instant::now() {
             self.readiness.fetch_or(set | expired, Ordering::AcqRel);
             let mut wake = Vec::new();
             self.take_dir(&mut w, dir, nwaiters, &mut wake);
             drop(w);
             wake.into_iter().for_each(Waker::wake);
-            return Ok(None);
+            return Ok(false);
         }
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |x| {
                 Some((x | set) & !expired)
             });
-        let armed = match dir {
-            Direction::Read => &mut w.rarmed,
-            Direction::Write => &mut w.warmed,
-        };
-        Ok(match *armed {
-            Some(a) if a <= at => None,
-            _ => {
-                *armed = Some(at);
-                Some(at)
-            }
-        })
+        Ok(true)
     }
 
-    /// Go's `netpolldeadlineimpl`: the timer armed for `at` fired at `now`
-    /// (both ns since [`origin`]). If the direction's deadline has passed,
-    /// marks it expired and wakes the direction's waiters; if it was moved
-    /// later meanwhile, returns the time to re-arm the timer for.
-    pub(crate) fn fire_deadline(
-        &self,
-        dir: Direction,
-        at: u64,
-        now: u64,
-        nwaiters: &AtomicUsize,
-    ) -> Option<u64> {
+    /// Go's `netpolldeadlineimpl`: the direction's timer fired. If its
+    /// deadline has passed, marks it expired and wakes the direction's
+    /// waiters. A deadline that was cleared or moved later since the timer
+    /// was armed is left alone (moving it re-armed the timer).
+    pub(crate) fn fire_deadline(&self, dir: Direction, nwaiters: &AtomicUsize) {
         let (set, expired) = dir.deadline_bits();
         let mut w = self.lock();
-        let armed = match dir {
-            Direction::Read => &mut w.rarmed,
-            Direction::Write => &mut w.warmed,
-        };
-        if *armed == Some(at) {
-            *armed = None;
-        }
         let word = self.readiness.load(Ordering::Acquire);
         if word & set == 0 || word & expired != 0 || word & CLOSED != 0 {
-            return None;
+            return;
         }
-        let deadline = self.deadline(dir).load(Ordering::Acquire);
-        if deadline > now {
-            return match *armed {
-                Some(a) if a <= deadline => None,
-                _ => {
-                    *armed = Some(deadline);
-                    Some(deadline)
-                }
-            };
+        if w.deadline(dir).is_some_and(|d| Instant::now() < d) {
+            return;
         }
         self.readiness.fetch_or(expired, Ordering::AcqRel);
         let mut wake = Vec::new();
         self.take_dir(&mut w, dir, nwaiters, &mut wake);
         drop(w);
         wake.into_iter().for_each(Waker::wake);
-        None
-    }
-
-    fn deadline(&self, dir: Direction) -> &AtomicU64 {
-        match dir {
-            Direction::Read => &self.rd,
-            Direction::Write => &self.wd,
-        }
     }
 
     fn take_dir(
@@ -406,6 +360,22 @@ impl PollDesc {
         match dir {
             Direction::Read => take_waiters(&mut w.rg, nwaiters, wake),
             Direction::Write => take_waiters(&mut w.wg, nwaiters, wake),
+        }
+    }
+}
+
+impl Waiters {
+    fn deadline(&self, dir: Direction) -> Option<Instant> {
+        match dir {
+            Direction::Read => self.rd,
+            Direction::Write => self.wd,
+        }
+    }
+
+    fn deadline_mut(&mut self, dir: Direction) -> &mut Option<Instant> {
+        match dir {
+            Direction::Read => &mut self.rd,
+            Direction::Write => &mut self.wd,
         }
     }
 }
@@ -510,28 +480,32 @@ mod tests {
         let d = PollDesc::new(0, Ready::READABLE | Ready::WRITABLE);
         let n = AtomicUsize::new(0);
         let now = Instant::now();
-        let at = d
-            .set_deadline(Direction::Read, Some(now + Duration::from_secs(60)), &n)
-            .unwrap()
-            .expect("a future deadline needs a timer");
+        assert!(d
+            .set_deadline(Direction::Read, Some(now + Duration::from_millis(20)), &n)
+            .unwrap());
         assert!(d.ready_now(Direction::Read).unwrap().is_some());
-        assert_eq!(d.fire_deadline(Direction::Read, at, at, &n), None);
+        // A timer that fires early (or for an old deadline) changes nothing.
+        d.fire_deadline(Direction::Read, &n);
+        assert!(d.ready_now(Direction::Read).unwrap().is_some());
+        while Instant::now() < now + Duration::from_millis(20) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Past the deadline the operation fails even before the timer.
         assert_eq!(
             d.ready_now(Direction::Read).unwrap_err().kind(),
             io::ErrorKind::TimedOut
         );
+        d.fire_deadline(Direction::Read, &n);
+        assert!(d.ready_now(Direction::Read).is_err());
         assert!(
             d.ready_now(Direction::Write).unwrap().is_some(),
             "writes unaffected"
         );
         // Clearing the deadline makes reads work again.
-        assert_eq!(d.set_deadline(Direction::Read, None, &n).unwrap(), None);
+        assert!(!d.set_deadline(Direction::Read, None, &n).unwrap());
         assert!(d.ready_now(Direction::Read).unwrap().is_some());
         // A deadline in the past expires at once, without a timer.
-        assert_eq!(
-            d.set_deadline(Direction::Read, Some(now), &n).unwrap(),
-            None
-        );
+        assert!(!d.set_deadline(Direction::Read, Some(now), &n).unwrap());
         assert!(d.ready_now(Direction::Read).is_err());
         // A closed descriptor takes no deadline.
         d.close(&n);
@@ -539,29 +513,23 @@ mod tests {
     }
 
     #[test]
-    fn extending_a_deadline_rearms_the_timer_instead_of_adding_one() {
-        let d = PollDesc::new(0, Ready::READABLE);
+    fn a_fired_deadline_wakes_the_waiters_of_its_direction() {
+        let d = PollDesc::new(0, Ready::EMPTY);
         let n = AtomicUsize::new(0);
-        let now = Instant::now();
-        let first = d
-            .set_deadline(Direction::Read, Some(now + Duration::from_secs(10)), &n)
-            .unwrap()
-            .unwrap();
-        // A later deadline: the armed timer covers it.
-        assert_eq!(
-            d.set_deadline(Direction::Read, Some(now + Duration::from_secs(20)), &n)
-                .unwrap(),
-            None
-        );
-        // When the first timer fires, it re-arms for the current deadline
-        // and does not expire it.
-        let second = d.fire_deadline(Direction::Read, first, first, &n).unwrap();
-        assert_eq!(second, to_ns(now + Duration::from_secs(20)));
-        assert!(d.ready_now(Direction::Read).unwrap().is_some());
-        // An earlier deadline arms a new timer.
+        let (rf, rw) = flag_waker();
         assert!(d
-            .set_deadline(Direction::Read, Some(now + Duration::from_secs(5)), &n)
-            .unwrap()
-            .is_some());
+            .set_deadline(
+                Direction::Read,
+                Some(Instant::now() + Duration::from_millis(5)),
+                &n
+            )
+            .unwrap());
+        assert!(d
+            .poll_ready(&mut Context::from_waker(&rw), Direction::Read, &n)
+            .is_pending());
+        std::thread::sleep(Duration::from_millis(6));
+        d.fire_deadline(Direction::Read, &n);
+        assert!(rf.0.load(Ordering::SeqCst));
+        assert_eq!(n.load(Ordering::SeqCst), 0);
     }
 }

@@ -1,10 +1,10 @@
 //! `UdpSocket` on the poller (Go's `net.UDPConn`, tokio's method names).
 
+use gort_time::Instant;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use crate::addr::{each_addr, to_addrs, ToSocketAddrs};
 use crate::fd::PollFd;

@@ -5,9 +5,10 @@
 mod common;
 
 use std::io::ErrorKind;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::net::{TcpListener, TcpStream, UdpSocket};
+use gort::time::Instant;
 
 async fn pair() -> (TcpStream, TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,12 +59,12 @@ fn an_extended_deadline_does_not_fire_at_the_old_time() {
         let (mut c, mut s) = pair().await;
         s.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)))
             .unwrap();
-        // Extended before it passes: its timer fires at the old time, finds
-        // the later deadline, and re-arms instead of failing the read.
+        // Extended before it passes: the timer is re-armed for the later
+        // deadline and the read does not fail at the old time.
         s.set_read_deadline(Some(Instant::now() + Duration::from_secs(60)))
             .unwrap();
         let writer = gort::spawn(async move {
-            common::pause(Duration::from_millis(100)).await;
+            gort::time::sleep(Duration::from_millis(100)).await;
             c.write_all(b"late").await.unwrap();
             c
         });
@@ -169,4 +170,75 @@ fn many_deadlines_on_one_idle_runtime_all_fire() {
         fired
     });
     assert_eq!(fired, 20);
+}
+
+#[test]
+fn deadlines_follow_the_runtimes_paused_clock() {
+    // A paused clock jumps to the next timer when every task is idle: an
+    // hour-long deadline fires at once in real time, and the operation
+    // still fails with TimedOut at (virtual) deadline time.
+    let rt = gort::runtime::Builder::new()
+        .procs(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let waited = rt.block_on(async {
+        let (_c, mut s) = pair().await;
+        let start = Instant::now();
+        s.set_read_deadline(Some(start + Duration::from_secs(3600)))
+            .unwrap();
+        let err = s.read(&mut [0u8; 1]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        Instant::now() - start
+    });
+    assert!(waited >= Duration::from_secs(3600), "{waited:?}");
+}
+
+#[test]
+fn connect_timeout_connects_within_its_timeout() {
+    let rt = common::runtime(1);
+    rt.block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = TcpStream::connect_timeout(&addr, Duration::from_secs(30))
+            .await
+            .unwrap();
+        let (_s, peer) = l.accept().await.unwrap();
+        assert_eq!(peer, c.local_addr().unwrap());
+        // The write deadline used for the connect is gone afterwards.
+        let mut c = c;
+        assert_eq!(c.write(b"x").await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_deadline_fires_while_the_p_never_runs_dry() {
+    // One P kept busy by a task that yields in a loop: the P never runs
+    // dry, so the poller is never polled from find_runnable, but the
+    // deadline is a runtime timer, checked in every schedule loop.
+    let rt = common::runtime(1);
+    rt.block_on(async {
+        let (_c, mut s) = pair().await;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy = gort::spawn({
+            let done = done.clone();
+            async move {
+                let mut spins = 0u64;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    gort::yield_now().await;
+                    spins += 1;
+                    assert!(spins < 200_000_000, "the deadline never fired");
+                }
+            }
+        });
+        let reader = gort::spawn(async move {
+            s.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)))
+                .unwrap();
+            s.read(&mut [0u8; 1]).await.unwrap_err().kind()
+        });
+        let kind = reader.await.unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        busy.await.unwrap();
+        assert_eq!(kind, ErrorKind::TimedOut);
+    });
 }

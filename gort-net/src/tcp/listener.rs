@@ -150,7 +150,7 @@ impl TcpListener {
     /// Sets a deadline for `accept` (Go's `TCPListener.SetDeadline`): an
     /// accept blocked at `deadline`, or started after it, fails with
     /// `TimedOut`. `None` removes it.
-    pub fn set_deadline(&self, deadline: Option<std::time::Instant>) -> io::Result<()> {
+    pub fn set_deadline(&self, deadline: Option<gort_time::Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Read, deadline)
     }
 }

@@ -83,7 +83,7 @@ impl OwnedReadHalf {
     }
 
     /// See [`TcpStream::set_read_deadline`].
-    pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) -> io::Result<()> {
+    pub fn set_read_deadline(&self, deadline: Option<gort_time::Instant>) -> io::Result<()> {
         self.inner.set_read_deadline(deadline)
     }
 
@@ -123,7 +123,7 @@ impl OwnedWriteHalf {
     }
 
     /// See [`TcpStream::set_write_deadline`].
-    pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) -> io::Result<()> {
+    pub fn set_write_deadline(&self, deadline: Option<gort_time::Instant>) -> io::Result<()> {
         self.inner.set_write_deadline(deadline)
     }
 

@@ -6,7 +6,9 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use gort_time::Instant;
 
 use crate::addr::{each_addr, ToSocketAddrs};
 use crate::fd::PollFd;
@@ -354,7 +356,8 @@ impl TcpStream {
     /// time out idle connections, extend it before each read.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gort::time::Instant;
+    /// use std::time::Duration;
     ///
     /// # gort::runtime::Builder::new().build()?.block_on(async {
     /// # let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;

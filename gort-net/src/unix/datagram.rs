@@ -1,9 +1,9 @@
+use gort_time::Instant;
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::fd::PollFd;
 use crate::poll_desc::Direction;

@@ -1,3 +1,4 @@
+use gort_time::Instant;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -5,7 +6,6 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use crate::fd::PollFd;
 use crate::io::{impl_async_read, impl_async_write, inherent_read_methods, inherent_write_methods};

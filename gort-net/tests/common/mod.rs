@@ -51,13 +51,5 @@ pub fn set_fd_limit(soft: u64) {
     assert_eq!(r, 0, "setrlimit: {}", std::io::Error::last_os_error());
 }
 
-/// Blocks the calling task's thread off the P for `d` (the tests do not
-/// depend on gort-time): runs `std::thread::sleep` on the blocking pool.
-pub async fn pause(d: Duration) {
-    gort::spawn_blocking(move || std::thread::sleep(d))
-        .await
-        .expect("sleep on the blocking pool");
-}
-
 /// Generous cap on waits that must finish "promptly": only a hang hits it.
 pub const HANG: Duration = Duration::from_secs(60);
