@@ -180,6 +180,18 @@ impl Poller {
     }
 
     /// Number of sockets registered (for tests and metrics).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let poller = Arc::new(gort_net::Poller::new()?);
+    /// let rt = gort_core::runtime::Builder::new().driver(poller.clone()).build()?;
+    /// let socket = rt.block_on(async { gort_net::UdpSocket::bind("127.0.0.1:0").await })?;
+    /// assert_eq!(poller.registered(), 1);
+    /// drop(socket); // deregistered on drop
+    /// assert_eq!(poller.registered(), 0);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn registered(&self) -> usize {
         self.inner.lock_descs().len()
     }

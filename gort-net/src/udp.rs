@@ -35,6 +35,14 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds to `addr` (the first of its addresses that binds).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// assert_ne!(socket.local_addr()?.port(), 0);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, |a| async move {
             UdpSocket::new(mio::net::UdpSocket::bind(a)?)
@@ -50,6 +58,16 @@ impl UdpSocket {
 
     /// Takes over a bound `std::net::UdpSocket`, switching it to
     /// non-blocking mode.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let std_socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let addr = std_socket.local_addr()?;
+    /// let socket = gort::net::UdpSocket::from_std(std_socket)?;
+    /// assert_eq!(socket.into_std()?.local_addr()?, addr);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
         UdpSocket::new(mio::net::UdpSocket::from_std(socket))
@@ -93,6 +111,19 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to `target`.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let a = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let n = a.send_to(b"hello", b.local_addr()?).await?;
+    /// assert_eq!(n, 5);
+    /// let mut buf = [0; 3]; // a short buffer truncates the datagram
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"hel"[..], a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let addrs = to_addrs(target).await?;
         let Some(&addr) = addrs.first() else {
@@ -114,6 +145,19 @@ impl UdpSocket {
     }
 
     /// Receives one datagram without removing it from the queue.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let a = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"once", b.local_addr()?).await?;
+    /// let mut buf = [0; 8];
+    /// let (n, _) = b.peek_from(&mut buf).await?;
+    /// let (m, _) = b.recv_from(&mut buf).await?; // the same datagram again
+    /// assert_eq!((n, m), (4, 4));
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
             .async_io(Direction::Read, |s| s.peek_from(buf))
@@ -141,6 +185,25 @@ impl UdpSocket {
     }
 
     /// Sends without waiting: `WouldBlock` if not known to be writable.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let a = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.writable().await?;
+    /// a.try_send_to(b"now", b.local_addr()?)?;
+    /// let mut buf = [0; 8];
+    /// let (n, _) = loop {
+    ///     b.readable().await?;
+    ///     match b.try_recv_from(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"now");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |s| s.send_to(buf, target))
     }
@@ -161,6 +224,17 @@ impl UdpSocket {
     }
 
     /// Waits until the socket may be ready for one of `interest`'s directions.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// use gort::io::Interest;
+    ///
+    /// let socket = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let ready = socket.ready(Interest::WRITABLE).await?;
+    /// assert!(ready.is_writable());
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         self.io.ready(interest).await
     }
@@ -186,6 +260,18 @@ impl UdpSocket {
     }
 
     /// Sets `SO_BROADCAST`.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// socket.set_broadcast(true)?;
+    /// assert!(socket.broadcast()?);
+    /// socket.set_ttl(8)?;
+    /// assert_eq!(socket.ttl()?, 8);
+    /// assert!(socket.take_error()?.is_none());
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.io.get_ref().set_broadcast(on)
     }
@@ -212,6 +298,16 @@ impl UdpSocket {
 
     /// Sets the read deadline (Go's `SetReadDeadline`): a receive blocked
     /// at `deadline`, or started after it, fails with `TimedOut`.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// socket.set_read_deadline(Some(gort::time::Instant::now() + std::time::Duration::from_millis(10)))?;
+    /// let err = socket.recv_from(&mut [0; 8]).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Read, deadline)
     }

@@ -73,6 +73,18 @@ impl TcpListener {
     ///
     /// Fails with `EMFILE`/`ENFILE` (raw OS errors) when out of file
     /// descriptors; see the type's docs for the back-off to use.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = l.local_addr()?;
+    /// let client = gort::spawn(async move { gort::net::TcpStream::connect(addr).await });
+    /// let (stream, peer) = l.accept().await?;
+    /// assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+    /// assert_eq!(stream.local_addr()?, addr);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (s, addr) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
         Ok((TcpStream::new(s)?, addr))
@@ -108,11 +120,29 @@ impl TcpListener {
     }
 
     /// The local address (with the port the system chose for port 0).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = l.local_addr()?;
+    /// assert!(addr.ip().is_loopback() && addr.port() != 0);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// Sets the IP time-to-live of accepted sockets.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// l.set_ttl(42)?;
+    /// assert_eq!(l.ttl()?, 42);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
     }
@@ -150,6 +180,18 @@ impl TcpListener {
     /// Sets a deadline for `accept` (Go's `TCPListener.SetDeadline`): an
     /// accept blocked at `deadline`, or started after it, fails with
     /// `TimedOut`. `None` removes it.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// use std::time::Duration;
+    ///
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// l.set_deadline(Some(gort::time::Instant::now() + Duration::from_millis(10)))?;
+    /// let err = l.accept().await.unwrap_err(); // nobody connects
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_deadline(&self, deadline: Option<gort_time::Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Read, deadline)
     }

@@ -35,11 +35,32 @@ pub struct TcpSocket {
 
 impl TcpSocket {
     /// A new IPv4 TCP socket (non-blocking, close-on-exec).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::TcpSocket::new_v4()?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert!(socket.local_addr()?.is_ipv4());
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn new_v4() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV4)
     }
 
     /// A new IPv6 TCP socket.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// // IPv6 may be disabled on the host: creating the socket is what can fail.
+    /// if let Ok(socket) = gort::net::TcpSocket::new_v6() {
+    ///     if socket.bind("[::1]:0".parse().unwrap()).is_ok() {
+    ///         assert!(socket.local_addr()?.is_ipv6());
+    ///     }
+    /// }
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn new_v6() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV6)
     }
@@ -52,6 +73,15 @@ impl TcpSocket {
 
     /// Sets `SO_REUSEADDR`: bind even while old connections on the port
     /// linger in TIME_WAIT.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::TcpSocket::new_v4()?;
+    /// socket.set_reuseaddr(true)?;
+    /// assert!(socket.reuseaddr()?);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_reuseaddr(&self, reuse: bool) -> io::Result<()> {
         self.inner.set_reuse_address(reuse)
     }
@@ -85,6 +115,17 @@ impl TcpSocket {
     }
 
     /// Sets the send buffer size (`SO_SNDBUF`).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::TcpSocket::new_v4()?;
+    /// socket.set_send_buffer_size(64 * 1024)?;
+    /// socket.set_recv_buffer_size(64 * 1024)?;
+    /// socket.set_nodelay(true)?;
+    /// socket.set_linger(None)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
         self.inner.set_send_buffer_size(size as usize)
     }
@@ -109,6 +150,18 @@ impl TcpSocket {
 
     /// Listens with a backlog of `backlog` pending connections and returns
     /// the listener. Must be called inside a gort runtime.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let socket = gort::net::TcpSocket::new_v4()?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// let listener = socket.listen(1024)?;
+    /// let addr = listener.local_addr()?;
+    /// let _client = gort::net::TcpStream::connect(addr).await?;
+    /// let (_stream, _) = listener.accept().await?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
         let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
         self.inner.listen(backlog)?;
@@ -117,6 +170,17 @@ impl TcpSocket {
     }
 
     /// Connects to `addr` and returns the stream once connected.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let socket = gort::net::TcpSocket::new_v4()?;
+    /// socket.set_nodelay(true)?;
+    /// let stream = socket.connect(l.local_addr()?).await?;
+    /// assert!(stream.nodelay()?);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         if let Err(e) = self.inner.connect(&SockAddr::from(addr)) {
             if !connect_in_progress(&e) {

@@ -56,6 +56,21 @@ fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, 
 impl OwnedReadHalf {
     /// Puts the two halves of one stream back together; fails (giving the
     /// halves back) if they come from different streams.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// let (r1, w1) = c.into_split();
+    /// let (r2, w2) = s.into_split();
+    /// // Halves of different streams are given back.
+    /// let gort::net::tcp::ReuniteError(r1, w2) = r1.reunite(w2).unwrap_err();
+    /// let _c = r1.reunite(w1).expect("same stream");
+    /// let _s = w2.reunite(r2).expect("same stream");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
         reunite(self, other)
     }
@@ -106,6 +121,20 @@ impl OwnedWriteHalf {
     }
 
     /// Drops the half without shutting the write side down.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// let (_r, w) = c.into_split();
+    /// w.forget(); // no FIN: the peer does not see end of stream
+    /// let mut s = s;
+    /// s.set_read_deadline(Some(gort::time::Instant::now() + std::time::Duration::from_millis(10)))?;
+    /// assert_eq!(s.read(&mut [0; 1]).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn forget(mut self) {
         self.shutdown_on_drop = false;
     }

@@ -144,6 +144,17 @@ impl TcpStream {
     }
 
     /// The remote address.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// assert_eq!(c.local_addr()?, s.peer_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -177,6 +188,22 @@ impl TcpStream {
 
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes closing the socket
     /// send a reset instead of a FIN.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// use std::time::Duration;
+    /// s.set_linger(Some(Duration::ZERO))?;
+    /// assert_eq!(s.linger()?, Some(Duration::ZERO));
+    /// drop(s); // sends a reset
+    /// let mut c = c;
+    /// let err = c.read(&mut [0; 1]).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }
@@ -187,6 +214,18 @@ impl TcpStream {
     }
 
     /// Sets the IP time-to-live.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// c.set_ttl(16)?;
+    /// assert_eq!(c.ttl()?, 16);
+    /// assert!(s.take_error()?.is_none());
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
     }
@@ -255,6 +294,24 @@ impl TcpStream {
     /// Waits until the socket may be readable (then use [`try_read`]).
     ///
     /// [`try_read`]: TcpStream::try_read
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// let mut c = c;
+    /// c.write_all(b"x").await?;
+    /// s.readable().await?;
+    /// let mut buf = [0; 1];
+    /// // Readiness can be spurious: a real program loops on WouldBlock.
+    /// match s.try_read(&mut buf) {
+    ///     Ok(n) => assert_eq!(&buf[..n], b"x"),
+    ///     Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+    /// }
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.ready(Interest::READABLE).await.map(|_| ())
     }
@@ -262,6 +319,19 @@ impl TcpStream {
     /// Waits until the socket may be writable (then use [`try_write`]).
     ///
     /// [`try_write`]: TcpStream::try_write
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// c.writable().await?;
+    /// let n = c.try_write(b"hello")?;
+    /// assert_eq!(n, 5);
+    /// # drop(s);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.ready(Interest::WRITABLE).await.map(|_| ())
     }
@@ -375,11 +445,47 @@ impl TcpStream {
 
     /// Sets the write deadline (Go's `SetWriteDeadline`); see
     /// [`TcpStream::set_read_deadline`].
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// use std::time::Duration;
+    /// let mut c = c;
+    /// // The peer never reads: the write blocks once the buffers are full.
+    /// c.set_write_deadline(Some(gort::time::Instant::now() + Duration::from_millis(20)))?;
+    /// let chunk = vec![0u8; 1 << 16];
+    /// let err = loop {
+    ///     if let Err(e) = c.write(&chunk).await {
+    ///         break e;
+    ///     }
+    /// };
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # drop(s);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Write, deadline)
     }
 
     /// Sets both deadlines (Go's `SetDeadline`).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let l = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = gort::net::TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// let mut c = c;
+    /// c.set_deadline(Some(gort::time::Instant::now()))?; // already past
+    /// assert_eq!(c.write(b"x").await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// c.set_deadline(None)?;
+    /// assert_eq!(c.write(b"x").await?, 1);
+    /// # drop(s);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.set_read_deadline(deadline)?;
         self.set_write_deadline(deadline)

@@ -28,6 +28,21 @@ pub struct UnixDatagram {
 
 impl UnixDatagram {
     /// Binds to the socket file `path`. Must be called inside a gort runtime.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let socket = gort::net::UnixDatagram::bind(&path)?;
+    /// let sender = gort::net::UnixDatagram::unbound()?;
+    /// sender.send_to(b"hi", &path).await?;
+    /// let mut buf = [0; 2];
+    /// let (n, _from) = socket.recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
         UnixDatagram::new(mio::net::UnixDatagram::bind(path)?)
     }
@@ -64,6 +79,22 @@ impl UnixDatagram {
 
     /// Sets the default destination of `send` and the only source `recv`
     /// accepts.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let server = gort::net::UnixDatagram::bind(&path)?;
+    /// let client = gort::net::UnixDatagram::unbound()?;
+    /// client.connect(&path)?;
+    /// assert_eq!(client.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// client.send(b"ping").await?;
+    /// let mut buf = [0; 4];
+    /// assert_eq!(server.recv(&mut buf).await?, 4);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
         self.io.get_ref().connect(path)
     }
@@ -94,6 +125,24 @@ impl UnixDatagram {
     }
 
     /// Sends without waiting.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let (a, b) = gort::net::UnixDatagram::pair()?;
+    /// a.writable().await?;
+    /// a.try_send(b"now")?;
+    /// let mut buf = [0; 8];
+    /// let n = loop {
+    ///     b.readable().await?;
+    ///     match b.try_recv(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"now");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |s| s.send(buf))
     }
@@ -139,6 +188,15 @@ impl UnixDatagram {
     }
 
     /// Sets the read deadline (Go's `SetReadDeadline`).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let (a, _b) = gort::net::UnixDatagram::pair()?;
+    /// a.set_read_deadline(Some(gort::time::Instant::now() + std::time::Duration::from_millis(10)))?;
+    /// assert_eq!(a.recv(&mut [0; 1]).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Read, deadline)
     }

@@ -41,6 +41,17 @@ pub struct UnixListener {
 impl UnixListener {
     /// Binds to the socket file `path` (which must not exist) and listens.
     /// Must be called inside a gort runtime.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = gort::net::UnixListener::bind(&path)?;
+    /// assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         UnixListener::new(mio::net::UnixListener::bind(path)?)
     }
@@ -53,6 +64,19 @@ impl UnixListener {
 
     /// Takes over a `std::os::unix::net::UnixListener`, switching it to
     /// non-blocking mode.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let std_listener = std::os::unix::net::UnixListener::bind(&path)?;
+    /// let listener = gort::net::UnixListener::from_std(std_listener)?;
+    /// let back = listener.into_std()?;
+    /// assert!(back.local_addr()?.as_pathname().is_some());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
         UnixListener::new(mio::net::UnixListener::from_std(listener))
@@ -64,6 +88,19 @@ impl UnixListener {
     }
 
     /// Waits for a connection.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = gort::net::UnixListener::bind(&path)?;
+    /// let _client = gort::net::UnixStream::connect(&path).await?;
+    /// let (_stream, _addr) = listener.accept().await?;
+    /// assert!(listener.take_error()?.is_none());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (s, addr) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
         Ok((UnixStream::new(s)?, addr))

@@ -32,6 +32,20 @@ pub struct UnixStream {
 
 impl UnixStream {
     /// Connects to the socket file `path`.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("gort-doc-{}-{}", std::process::id(), line!()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = gort::net::UnixListener::bind(&path)?;
+    /// let client = gort::net::UnixStream::connect(&path).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// assert_eq!(client.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// assert!(server.take_error()?.is_none());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let s = UnixStream::new(mio::net::UnixStream::connect(path)?)?;
         poll_fn(|cx| {
@@ -45,6 +59,17 @@ impl UnixStream {
     }
 
     /// A connected pair of sockets.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let (mut a, mut b) = gort::net::UnixStream::pair()?;
+    /// a.write_all(b"to b").await?;
+    /// let mut buf = [0; 4];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"to b");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
         Ok((UnixStream::new(a)?, UnixStream::new(b)?))
@@ -87,6 +112,26 @@ impl UnixStream {
     inherent_write_methods!(|s| s.io);
 
     /// Waits until the socket may be ready for one of `interest`'s directions.
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// use gort::io::Interest;
+    ///
+    /// let (a, b) = gort::net::UnixStream::pair()?;
+    /// assert!(a.ready(Interest::WRITABLE).await?.is_writable());
+    /// a.try_write(b"x")?;
+    /// let mut buf = [0; 1];
+    /// let n = loop {
+    ///     b.readable().await?;
+    ///     match b.try_read(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"x");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         self.io.ready(interest).await
     }
@@ -123,6 +168,15 @@ impl UnixStream {
 
     /// Sets the read deadline (Go's `SetReadDeadline`); see
     /// [`TcpStream::set_read_deadline`](crate::TcpStream::set_read_deadline).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let (mut a, _b) = gort::net::UnixStream::pair()?;
+    /// a.set_read_deadline(Some(gort::time::Instant::now() + std::time::Duration::from_millis(10)))?;
+    /// assert_eq!(a.read(&mut [0; 1]).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -140,6 +194,15 @@ impl UnixStream {
 
     /// Shuts down the read, write, or both halves (std's `shutdown`; the
     /// async [`shutdown`](UnixStream::shutdown) is the write half).
+    ///
+    /// ```
+    /// # gort::runtime::Runtime::new()?.block_on(async {
+    /// let (a, mut b) = gort::net::UnixStream::pair()?;
+    /// a.shutdown_std(std::net::Shutdown::Both)?;
+    /// assert_eq!(b.read(&mut [0; 1]).await?, 0);
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
     pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
