@@ -57,6 +57,8 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
 /// Errors after which the listener works again later (Go's `Temporary()`):
 /// descriptors or memory ran out, or a connection died in the backlog.
 fn is_temporary(e: &io::Error) -> bool {
+    // Linux errno values (the example keeps to std; a real server would
+    // take them from the libc crate).
     const EMFILE: i32 = 24;
     const ENFILE: i32 = 23;
     const ENOBUFS: i32 = 105;
