@@ -18,8 +18,9 @@
 //! ```
 //!
 //! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
-//! `gort-time` (per-P timer heaps), `gort-sync` (channels, `select!`,
-//! mutexes), `gort-macros` (`#[gort::main]`, `#[gort::test]`).
+//! `gort-time` (per-P timer heaps), `gort-net` (the network poller and
+//! sockets: [`net`], [`io`]), `gort-sync` (channels, `select!`, mutexes),
+//! `gort-macros` (`#[gort::main]`, `#[gort::test]`).
 
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
@@ -45,4 +46,21 @@ pub mod task {
 /// and the driver interface.
 pub mod rt {
     pub use gort_core::{coop, driver, wait};
+}
+
+/// Networking: TCP, UDP and Unix sockets on the runtime's network poller
+/// (Go's netpoller), with tokio's API and Go's deadlines.
+pub mod net {
+    pub use gort_net::tcp;
+    #[cfg(unix)]
+    pub use gort_net::unix;
+    pub use gort_net::{Poller, TcpListener, TcpSocket, TcpStream, ToSocketAddrs, UdpSocket};
+    #[cfg(unix)]
+    pub use gort_net::{UnixDatagram, UnixListener, UnixStream};
+}
+
+/// I/O traits (tokio's `AsyncRead`/`AsyncWrite`, and futures-io's under
+/// `io::futures`), readiness types, `copy` and `copy_bidirectional`.
+pub mod io {
+    pub use gort_net::io::*;
 }

@@ -1,8 +1,8 @@
 //! The runtime: building it, entering it, its counters and task dumps.
 //!
 //! [`Builder`] is gort-core's builder with the drivers of the other gort
-//! crates installed at `build`: the per-P timer heaps of gort-time (and,
-//! once it lands, the network poller of gort-net). It also takes tokio's
+//! crates installed at `build`: the per-P timer heaps of gort-time and the
+//! network poller of gort-net. It also takes tokio's
 //! builder method names so `tokio::runtime::Builder` code ports by
 //! changing the path.
 
@@ -159,16 +159,19 @@ impl Builder {
     }
 
     /// Builds the runtime. Fails with `InvalidInput` on a bad setting or a
-    /// bad `GORT_*` variable (the message names it and its value).
+    /// bad `GORT_*` variable (the message names it and its value), or with
+    /// the OS error if the network poller cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         self.core
             .timers(gort_time::TimeDriver::new(self.start_paused));
+        self.core
+            .driver(std::sync::Arc::new(gort_net::Poller::new()?));
         self.core.build().map(|inner| Runtime { inner })
     }
 }
 
 /// A running gort runtime with every driver installed: its Ps, Ms,
-/// monitor, blocking pool, timers.
+/// monitor, blocking pool, timers, network poller.
 ///
 /// Dropping it shuts it down: every worker is stopped and joined, every
 /// task still alive is cancelled (its future dropped exactly once).

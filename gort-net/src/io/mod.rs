@@ -1,0 +1,211 @@
+//! I/O traits and helpers (re-exported by the facade as `gort::io`).
+//!
+//! gort's streams implement two sets of traits:
+//! - tokio's [`AsyncRead`] / [`AsyncWrite`] (from the `tokio` crate with
+//!   its default features off: the trait definitions and [`ReadBuf`], no
+//!   tokio runtime), so tokio-util codecs, hyper-util and tower run on
+//!   them unchanged;
+//! - the `futures-io` traits, re-exported here as [`futures::AsyncRead`]
+//!   and [`futures::AsyncWrite`], for the `futures` ecosystem.
+//!
+//! [`copy`] and [`copy_bidirectional`] are tokio's functions of the same
+//! names, built on gort's budget-charging streams.
+
+mod copy;
+
+pub use copy::{copy, copy_bidirectional};
+pub use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pub use crate::ready::{Interest, Ready};
+
+/// The `futures-io` traits, which gort's streams implement too.
+pub mod futures {
+    pub use futures_io::{AsyncRead, AsyncWrite};
+}
+
+/// Implements tokio's and futures-io's read traits for a type whose
+/// `PollFd` is reached by the given expression.
+macro_rules! impl_async_read {
+    ($ty:ty, |$s:ident| $fd:expr) => {
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                let n = std::task::ready!($fd.poll_read(cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $fd.poll_read(cx, buf)
+            }
+        }
+    };
+}
+
+/// Implements tokio's and futures-io's write traits; `shutdown` and
+/// `close` shut the write side down.
+macro_rules! impl_async_write {
+    ($ty:ty, |$s:ident| $fd:expr) => {
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $fd.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $fd.poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                std::task::Poll::Ready($fd.get_ref().shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $fd.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $fd.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                std::task::Poll::Ready($fd.get_ref().shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+
+/// The inherent async read methods of a stream or read half (the names and
+/// signatures of tokio's `AsyncReadExt`, so ported calls resolve to them).
+macro_rules! inherent_read_methods {
+    (|$s:ident| $fd:expr) => {
+        /// Reads into `buf`, waiting until at least one byte is available.
+        /// Returns the number of bytes read; `Ok(0)` means end of stream
+        /// (the peer shut down its write side) or an empty `buf`.
+        ///
+        /// Fails with `TimedOut` past the read deadline.
+        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $s = &*self;
+            std::future::poll_fn(|cx| $fd.poll_read(cx, buf)).await
+        }
+
+        /// Reads exactly `buf.len()` bytes. Fails with `UnexpectedEof` if
+        /// the stream ends first (what was read is in `buf`, but how much
+        /// is lost, as with tokio's `read_exact`). Returns `buf.len()`.
+        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $s = &*self;
+            let mut done = 0;
+            while done < buf.len() {
+                let n = std::future::poll_fn(|cx| $fd.poll_read(cx, &mut buf[done..])).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                done += n;
+            }
+            Ok(done)
+        }
+    };
+}
+
+/// The inherent async write methods of a stream or write half.
+macro_rules! inherent_write_methods {
+    (|$s:ident| $fd:expr) => {
+        /// Writes some of `buf`, waiting until the socket can take at
+        /// least one byte. Returns how many bytes were written.
+        ///
+        /// Fails with `TimedOut` past the write deadline, `BrokenPipe` or
+        /// `ConnectionReset` if the peer is gone.
+        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let $s = &*self;
+            std::future::poll_fn(|cx| $fd.poll_write(cx, buf)).await
+        }
+
+        /// Writes all of `buf`.
+        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            let $s = &*self;
+            let mut done = 0;
+            while done < buf.len() {
+                let n = std::future::poll_fn(|cx| $fd.poll_write(cx, &buf[done..])).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                done += n;
+            }
+            Ok(())
+        }
+
+        /// Does nothing: writes go straight to the socket. Kept so code
+        /// written against `AsyncWriteExt::flush` ports unchanged.
+        pub async fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        /// Shuts the write side down: the peer reads end of stream once it
+        /// has read everything written before (TCP's FIN). Reading from
+        /// this side still works.
+        pub async fn shutdown(&mut self) -> std::io::Result<()> {
+            let $s = &*self;
+            $fd.get_ref().shutdown(std::net::Shutdown::Write)
+        }
+    };
+}
+
+pub(crate) use {impl_async_read, impl_async_write, inherent_read_methods, inherent_write_methods};
