@@ -77,6 +77,10 @@ pub(crate) struct M {
     in_poll: Cell<bool>,
     /// The P was taken away during a poll (not released for lack of work).
     lost_p: Cell<bool>,
+    /// While this M blocks in the driver: the tasks its poll readied.
+    readied: std::cell::RefCell<Option<Vec<Notified>>>,
+    /// Readied tasks to queue on the P this M is about to acquire.
+    pending: std::cell::RefCell<Vec<Notified>>,
     parker: Arc<MParker>,
     rng: Cell<u64>,
 }
@@ -103,6 +107,8 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
         spinning: Cell::new(false),
         in_poll: Cell::new(false),
         lost_p: Cell::new(false),
+        readied: std::cell::RefCell::new(None),
+        pending: std::cell::RefCell::new(Vec::new()),
         parker: MParker::new(id),
         rng: Cell::new(seed(id)),
     };
@@ -120,6 +126,7 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
             },
         };
         m.acquire(a);
+        m.queue_pending();
         m.schedule();
         if shared.is_shutdown() {
             break;
@@ -187,15 +194,28 @@ pub(crate) fn try_schedule_local(
     task: Notified,
     next: bool,
 ) -> Option<Notified> {
+    enum Placed {
+        /// On this M's P: wake another M to share the work.
+        Local,
+        /// Kept by the M blocked in the driver, which runs it itself.
+        Collected,
+    }
     let mut task = Some(task);
-    let done = with_m(shared, |m| {
-        let Some(p) = m.p.get() else { return false };
+    let placed = with_m(shared, |m| {
+        let Some(p) = m.p.get() else {
+            // The M blocked in the driver: keep what its poll readied, to
+            // run it itself once it has a P (Go's netpoll result list).
+            let mut readied = m.readied.borrow_mut();
+            let list = readied.as_mut()?;
+            list.push(task.take().expect("task present"));
+            return Some(Placed::Collected);
+        };
         let pp = &shared.procs[p];
         let in_poll = m.in_poll.get();
         if in_poll && !pp.acquire_in_poll(m.id) {
             // The monitor retook our P during this poll.
             m.lose_p();
-            return false;
+            return None;
         }
         let t = task.take().expect("task present");
         // From inside a task: runnext (Go's newproc and ready). From
@@ -208,20 +228,49 @@ pub(crate) fn try_schedule_local(
         if overflowed {
             shared.counters.overflows.fetch_add(1, Relaxed);
         }
-        true
+        Some(Placed::Local)
     })
-    .unwrap_or(false);
-    if done {
-        shared.wakep();
-        None
-    } else {
-        task
+    .flatten();
+    match placed {
+        Some(Placed::Local) => shared.wakep(),
+        Some(Placed::Collected) => {}
+        None => return task,
     }
+    None
 }
 
 impl M {
     fn handle_p(&self) -> Option<(usize, &P)> {
         self.p.get().map(|p| (p, &self.shared.procs[p]))
+    }
+
+    /// Queues the tasks the driver readied on the P just acquired; if there
+    /// is more than one, another M is woken to share them.
+    fn queue_pending(&self) {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        if pending.is_empty() {
+            return;
+        }
+        let shared = &*self.shared;
+        let n = pending.len();
+        match self.handle_p() {
+            Some((_, pp)) => {
+                for t in pending {
+                    // SAFETY: we own the P (just acquired).
+                    if unsafe { pp.runq_put(t, false, &shared.inject) } {
+                        shared.counters.overflows.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+            None => {
+                for t in pending {
+                    shared.inject.push(t);
+                }
+            }
+        }
+        if n > 1 {
+            self.shared.wakep();
+        }
     }
 
     /// The P was taken from this M (or given away) in the middle of a poll.
@@ -569,19 +618,40 @@ impl M {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if !shared.is_shutdown() {
                 self.info.blocked.store(true, Relaxed);
+                *self.readied.borrow_mut() = Some(Vec::new());
                 shared.driver.park(timeout);
                 self.info.blocked.store(false, Relaxed);
             }
+            let readied = self.readied.borrow_mut().take().unwrap_or_default();
             shared.poll_until.store(0, SeqCst);
             let mut s = idle.lock();
             s.driver_busy = false;
             let still_idle = idle.m_remove(&mut s, self.id);
             drop(s);
             if !still_idle {
-                // startm took us off the list and assigned a P.
+                // startm took us off the list and assigned a P: we run what
+                // the poll readied on it.
+                *self.pending.borrow_mut() = readied;
                 return self.parker.wait();
             }
             crate::clock::refresh();
+            if !readied.is_empty() {
+                // Go's findRunnable after a blocking netpoll: take an idle P
+                // and run the readied tasks here; if there is none, they go
+                // to the global queue for the Ms that have Ps.
+                match self.try_idle_p() {
+                    Some(a) => {
+                        *self.pending.borrow_mut() = readied;
+                        return Some(a);
+                    }
+                    None => {
+                        for t in readied {
+                            shared.inject.push(t);
+                        }
+                        self.shared.wakep();
+                    }
+                }
+            }
             // Woken by I/O, a timer or a kick: take a P if there may be
             // work (tasks readied by the driver went to the global queue).
             let timers_due = deadline.is_some_and(|d| d <= Instant::now());
