@@ -1,14 +1,24 @@
-//! Scheduler counters: relaxed atomics, read without stopping anything
-//! (Go's runtime/metrics spirit).
+//! Scheduler counters, read without stopping anything (Go's
+//! runtime/metrics spirit).
+//!
+//! Each P has a set of counters that only its owner writes, with a plain
+//! relaxed load and store (no read-modify-write, no shared cache line);
+//! events that happen without a P (a spawn from outside, the monitor's
+//! hand-offs) go to the runtime's own set with `fetch_add`. Reading sums
+//! them. The `metrics` feature (on by default) compiles the event counts
+//! and the wait-reason bookkeeping in; without it they cost nothing and
+//! read as zero (benches/scheduler.rs measures the difference).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Event counters of one runtime.
+/// Event counters: one set per P and one for the runtime.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) steals: AtomicU64,
+    /// Tasks moved by those steals.
+    pub(crate) stolen: AtomicU64,
     pub(crate) global_takes: AtomicU64,
     pub(crate) overflows: AtomicU64,
     pub(crate) parks: AtomicU64,
@@ -18,6 +28,62 @@ pub(crate) struct Counters {
     /// Ps handed off by `block_in_place`.
     pub(crate) handoffs_blocking: AtomicU64,
     pub(crate) forced_yields: AtomicU64,
+}
+
+/// Which counter an event goes to.
+#[derive(Clone, Copy)]
+pub(crate) enum Event {
+    Spawned,
+    Completed,
+    Steals,
+    Stolen,
+    GlobalTakes,
+    Overflows,
+    Parks,
+    Unparks,
+    Handoffs,
+    HandoffsBlocking,
+    ForcedYields,
+}
+
+impl Counters {
+    fn field(&self, e: Event) -> &AtomicU64 {
+        match e {
+            Event::Spawned => &self.spawned,
+            Event::Completed => &self.completed,
+            Event::Steals => &self.steals,
+            Event::Stolen => &self.stolen,
+            Event::GlobalTakes => &self.global_takes,
+            Event::Overflows => &self.overflows,
+            Event::Parks => &self.parks,
+            Event::Unparks => &self.unparks,
+            Event::Handoffs => &self.handoffs,
+            Event::HandoffsBlocking => &self.handoffs_blocking,
+            Event::ForcedYields => &self.forced_yields,
+        }
+    }
+
+    /// Counts `n` events on a set that only the caller writes (a P's, by
+    /// its owner).
+    #[inline]
+    pub(crate) fn add_owned(&self, e: Event, n: u64) {
+        if cfg!(feature = "metrics") {
+            let f = self.field(e);
+            f.store(f.load(Relaxed) + n, Relaxed);
+        }
+    }
+
+    /// Counts `n` events on a set that many threads write.
+    #[inline]
+    pub(crate) fn add_shared(&self, e: Event, n: u64) {
+        if cfg!(feature = "metrics") {
+            self.field(e).fetch_add(n, Relaxed);
+        }
+    }
+
+    pub(crate) fn get(&self, e: Event) -> u64 {
+        self.field(e).load(Relaxed)
+    }
 }
 
 /// A snapshot of a runtime's scheduler counters (relaxed reads; Go's
@@ -39,6 +105,8 @@ pub struct RuntimeMetrics {
     pub polls: u64,
     /// Successful steals from another P's queue.
     pub steals: u64,
+    /// Tasks moved by those steals.
+    pub stolen_tasks: u64,
     /// Takes from the global queue.
     pub global_takes: u64,
     /// Local queues that overflowed half into the global queue.

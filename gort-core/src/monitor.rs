@@ -156,7 +156,9 @@ fn retake(shared: &Arc<Shared>, seen: &mut Vec<Seen>, now: Instant) {
             continue;
         }
         if now.duration_since(s.since) >= shared.config.handoff_after && pp.retake(owner) {
-            shared.counters.handoffs.fetch_add(1, Relaxed);
+            shared
+                .counters
+                .add_shared(crate::metrics::Event::Handoffs, 1);
             pp.handoffs.fetch_add(1, Relaxed);
             s.since = now;
             shared.handoff_p(i);

@@ -88,6 +88,8 @@ pub(crate) struct P {
     pub(crate) queue_len: AtomicUsize,
     /// Times the monitor retook this P from a poll that ran too long.
     pub(crate) handoffs: AtomicU64,
+    /// Event counters written by the owner only.
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 // SAFETY: `owned` is only accessed by the M that owns the P according to
@@ -112,6 +114,7 @@ impl P {
             poll_seq: AtomicU64::new(0),
             queue_len: AtomicUsize::new(0),
             handoffs: AtomicU64::new(0),
+            counters: crate::metrics::Counters::default(),
         }
     }
 
@@ -315,7 +318,15 @@ impl P {
     pub(crate) unsafe fn steal_into(&self, thief: &P) -> Option<Notified> {
         // SAFETY: the caller owns `thief`.
         let o = unsafe { thief.owned() };
+        let before = o.local.len();
         let t = self.steal.steal_into(&mut o.local);
+        if t.is_some() {
+            let moved = (o.local.len() - before) as u64 + 1;
+            thief.counters.add_owned(crate::metrics::Event::Steals, 1);
+            thief
+                .counters
+                .add_owned(crate::metrics::Event::Stolen, moved);
+        }
         thief.update_len(o);
         t
     }

@@ -515,24 +515,28 @@ impl Handle {
 
     /// A snapshot of the scheduler's counters.
     pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        use crate::metrics::Event;
         use std::sync::atomic::Ordering::Relaxed;
         let sh = &*self.shared;
-        let c = &sh.counters;
+        let sum = |e: Event| {
+            sh.counters.get(e) + sh.procs.iter_all().map(|p| p.counters.get(e)).sum::<u64>()
+        };
         crate::metrics::RuntimeMetrics {
             procs: sh.nprocs(),
             idle_procs: sh.idle.npidle.load(Relaxed),
             live_tasks: sh.owned.len(),
-            spawned: c.spawned.load(Relaxed),
-            completed: c.completed.load(Relaxed),
-            polls: sh.procs.iter().map(|p| p.poll_seq.load(Relaxed)).sum(),
-            steals: c.steals.load(Relaxed),
-            global_takes: c.global_takes.load(Relaxed),
-            overflows: c.overflows.load(Relaxed),
-            parks: c.parks.load(Relaxed),
-            unparks: c.unparks.load(Relaxed),
-            monitor_handoffs: c.handoffs.load(Relaxed),
-            blocking_handoffs: c.handoffs_blocking.load(Relaxed),
-            budget_forced_yields: c.forced_yields.load(Relaxed),
+            spawned: sum(Event::Spawned),
+            completed: sum(Event::Completed),
+            polls: sh.procs.iter_all().map(|p| p.poll_seq.load(Relaxed)).sum(),
+            steals: sum(Event::Steals),
+            stolen_tasks: sum(Event::Stolen),
+            global_takes: sum(Event::GlobalTakes),
+            overflows: sum(Event::Overflows),
+            parks: sum(Event::Parks),
+            unparks: sum(Event::Unparks),
+            monitor_handoffs: sum(Event::Handoffs),
+            blocking_handoffs: sum(Event::HandoffsBlocking),
+            budget_forced_yields: sum(Event::ForcedYields),
             global_queue_depth: sh.inject.len(),
             local_queue_depth: sh.procs.iter().map(|p| p.queue_len.load(Relaxed)).collect(),
             blocking_threads: sh.blocking.threads(),

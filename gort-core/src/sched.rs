@@ -19,7 +19,7 @@ use crate::blocking::BlockingPool;
 use crate::driver::{Driver, Timers};
 use crate::idle::{Assignment, Idle, StartM};
 use crate::inject::Inject;
-use crate::metrics::Counters;
+use crate::metrics::{Counters, Event};
 use crate::monitor::MonitorShared;
 use crate::runtime::Handle;
 use crate::task::list::OwnedTasks;
@@ -159,7 +159,7 @@ impl Shared {
             unsafe { raw.shutdown() };
             return join;
         }
-        shared.counters.spawned.fetch_add(1, Relaxed);
+        worker::count(shared, Event::Spawned);
         shared.schedule_task(notified, true);
         join
     }
@@ -211,7 +211,7 @@ impl Shared {
             }
             StartM::Woke { in_driver } => {
                 drop(s);
-                self.counters.unparks.fetch_add(1, Relaxed);
+                self.counters.add_shared(Event::Unparks, 1);
                 if in_driver {
                     self.driver.unpark();
                 }
@@ -497,7 +497,7 @@ impl Schedule for Handle {
     }
 
     fn release(&self, task: RawTask) -> bool {
-        self.shared.counters.completed.fetch_add(1, Relaxed);
+        worker::count(&self.shared, Event::Completed);
         self.shared.owned.remove(task)
     }
 }

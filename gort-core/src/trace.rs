@@ -19,6 +19,7 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
+use crate::metrics::Event;
 use crate::processor::P_IDLE;
 use crate::sched::Shared;
 
@@ -40,8 +41,8 @@ pub(crate) fn schedtrace(sh: &Shared, detail: bool) -> String {
             " stopwait={} sysmonwait={} handoffs={} blockinghandoffs={}",
             u8::from(sh.stw.load(Relaxed)),
             u8::from(sh.monitor.is_sleeping()),
-            sh.counters.handoffs.load(Relaxed),
-            sh.counters.handoffs_blocking.load(Relaxed),
+            sh.counters.get(Event::Handoffs),
+            sh.counters.get(Event::HandoffsBlocking),
         );
         let ms = sh.ms.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for (i, p) in sh.procs.iter().enumerate() {
@@ -138,11 +139,10 @@ pub(crate) fn is_dead(sh: &Shared) -> bool {
 
 /// A fingerprint of scheduler activity: equal before and after a pause
 /// means nothing ran in between.
-pub(crate) fn activity(sh: &Shared) -> (u64, u64, u64, u64) {
+pub(crate) fn activity(sh: &Shared) -> (u64, u64, usize) {
     (
-        sh.procs.iter().map(|p| p.poll_seq.load(SeqCst)).sum(),
-        sh.counters.spawned.load(SeqCst),
+        sh.procs.iter_all().map(|p| p.poll_seq.load(SeqCst)).sum(),
         sh.inject.pushed(),
-        sh.counters.completed.load(SeqCst),
+        sh.owned.len(),
     )
 }

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::idle::{Assignment, Idle, MParker};
+use crate::metrics::Event;
 use crate::processor::P;
 use crate::runtime::Handle;
 use crate::sched::Shared;
@@ -186,6 +187,19 @@ pub(crate) fn with_current_m<R>(f: impl FnOnce(Option<&M>) -> R) -> R {
     })
 }
 
+/// Counts an event on the current P when this thread is one of `shared`'s
+/// Ms holding a P, on the runtime's shared counters otherwise.
+pub(crate) fn count(shared: &Arc<Shared>, e: Event) {
+    if !cfg!(feature = "metrics") {
+        return;
+    }
+    let local = with_m(shared, |m| m.p.get()).flatten();
+    match local {
+        Some(p) => shared.procs[p].counters.add_owned(e, 1),
+        None => shared.counters.add_shared(e, 1),
+    }
+}
+
 /// Go's `ready` / `runqput` from a task or the scheduler: queue `task` on
 /// the current P if this thread is one of `shared`'s Ms holding a P. Gives
 /// the task back otherwise (the caller uses the global queue).
@@ -226,7 +240,7 @@ pub(crate) fn try_schedule_local(
             pp.enter_poll(m.id);
         }
         if overflowed {
-            shared.counters.overflows.fetch_add(1, Relaxed);
+            pp.counters.add_owned(Event::Overflows, 1);
         }
         Some(Placed::Local)
     })
@@ -258,7 +272,7 @@ impl M {
                 for t in pending {
                     // SAFETY: we own the P (just acquired).
                     if unsafe { pp.runq_put(t, false, &shared.inject) } {
-                        shared.counters.overflows.fetch_add(1, Relaxed);
+                        pp.counters.add_owned(Event::Overflows, 1);
                     }
                 }
             }
@@ -340,19 +354,19 @@ impl M {
         self.info.curg.store(0, Relaxed);
         self.in_poll.set(false);
         let forced = crate::coop::take_forced_yields();
-        if forced != 0 {
-            shared.counters.forced_yields.fetch_add(forced, Relaxed);
-        }
         // block_in_place may have swapped our P for another, or left us none.
         if let Some((_, pp)) = self.handle_p() {
             if pp.acquire_in_poll(self.id) {
+                if forced != 0 {
+                    pp.counters.add_owned(Event::ForcedYields, forced);
+                }
                 if let Some((t, yielded)) = again {
                     // SAFETY: we own the P again.
                     unsafe {
                         if yielded {
                             pp.push_yielded(t, &shared.inject);
                         } else if pp.runq_put(t, false, &shared.inject) {
-                            shared.counters.overflows.fetch_add(1, Relaxed);
+                            pp.counters.add_owned(Event::Overflows, 1);
                         }
                     }
                 }
@@ -388,7 +402,7 @@ impl M {
             // queue never empties.
             if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && !inject.is_empty() {
                 if let Some(t) = inject.pop() {
-                    shared.counters.global_takes.fetch_add(1, Relaxed);
+                    pp.counters.add_owned(Event::GlobalTakes, 1);
                     return Some((t, false));
                 }
             }
@@ -404,7 +418,7 @@ impl M {
                 }
             }
             if let Some((t, rest)) = inject.pop_batch(shared.nprocs(), unsafe { pp.free_slots() }) {
-                shared.counters.global_takes.fetch_add(1, Relaxed);
+                pp.counters.add_owned(Event::GlobalTakes, 1);
                 unsafe { pp.push_batch(rest) };
                 return Some((t, false));
             }
@@ -447,11 +461,11 @@ impl M {
                 drop(s);
                 continue 'top;
             }
+            pp.counters.add_owned(Event::Parks, 1);
             pp.set_idle();
             idle.pidle_put(&mut s, p);
             drop(s);
             self.set_p(None);
-            shared.counters.parks.fetch_add(1, Relaxed);
             // Pairs with the fence in wakep: either a producer sees our idle
             // P, or we see its work below.
             fence(SeqCst);
@@ -534,13 +548,13 @@ impl M {
                 if !victim.steal.is_empty() {
                     // SAFETY: we own `pp`, which is not `victim`.
                     if let Some(t) = unsafe { victim.steal_into(pp) } {
-                        shared.counters.steals.fetch_add(1, Relaxed);
                         return Some(t);
                     }
                 }
                 if last {
                     if let Some(t) = self.steal_runnext(victim) {
-                        shared.counters.steals.fetch_add(1, Relaxed);
+                        pp.counters.add_owned(Event::Steals, 1);
+                        pp.counters.add_owned(Event::Stolen, 1);
                         return Some(t);
                     }
                 }
@@ -689,7 +703,7 @@ impl M {
         }
         self.lose_p();
         self.shared.in_blocking.fetch_add(1, SeqCst);
-        self.shared.counters.handoffs_blocking.fetch_add(1, Relaxed);
+        self.shared.counters.add_shared(Event::HandoffsBlocking, 1);
         self.shared.handoff_p(p);
         true
     }

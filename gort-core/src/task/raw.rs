@@ -271,11 +271,13 @@ where
     }));
     let out = match res {
         Ok(Poll::Pending) => {
-            let reason = crate::wait::take_wait_reason();
-            cell.header.wait_reason.store(reason as u8, Relaxed);
-            cell.header
-                .wait_since
-                .store(crate::clock::coarse_now_ms(), Relaxed);
+            if cfg!(feature = "metrics") {
+                let reason = crate::wait::take_wait_reason();
+                cell.header.wait_reason.store(reason as u8, Relaxed);
+                cell.header
+                    .wait_since
+                    .store(crate::clock::coarse_now_ms(), Relaxed);
+            }
             let yielded = take_yield_request();
             return match cell.header.state.transition_to_idle(yielded) {
                 TransitionToIdle::Idle => {
