@@ -609,20 +609,25 @@ impl Handle {
             .block_on_waiters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(thread::current());
-        struct Unregister<'a>(&'a std::sync::Mutex<Vec<Thread>>);
+            .push(notify.clone());
+        struct Unregister<'a>(
+            &'a std::sync::Mutex<Vec<Arc<ThreadNotify>>>,
+            Arc<ThreadNotify>,
+        );
         impl Drop for Unregister<'_> {
             fn drop(&mut self) {
-                let me = thread::current().id();
                 let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(i) = v.iter().position(|t| t.id() == me) {
+                if let Some(i) = v.iter().position(|t| Arc::ptr_eq(t, &self.1)) {
                     v.swap_remove(i);
                 }
             }
         }
-        let _unregister = Unregister(&self.shared.block_on_waiters);
+        let _unregister = Unregister(&self.shared.block_on_waiters, notify.clone());
         let active = &self.shared.block_on_active;
         loop {
+            self.shared
+                .block_on_polls
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let res = crate::coop::with_budget(|| future.as_mut().poll(&mut cx));
             active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -663,9 +668,18 @@ impl fmt::Debug for EnterGuard {
     }
 }
 
-struct ThreadNotify {
+/// The waker of a `block_on` future: unparks its thread.
+pub(crate) struct ThreadNotify {
     thread: Thread,
-    notified: AtomicBool,
+    /// Woken since the last poll (the deadlock check reads it: a pending
+    /// wake-up means the runtime is not dead).
+    pub(crate) notified: AtomicBool,
+}
+
+impl ThreadNotify {
+    pub(crate) fn unpark(&self) {
+        self.thread.unpark();
+    }
 }
 
 impl Wake for ThreadNotify {

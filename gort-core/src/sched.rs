@@ -79,7 +79,9 @@ pub(crate) struct Shared {
     /// The deadlock check fired: `block_on` callers panic.
     pub(crate) deadlocked: AtomicBool,
     /// Threads inside `block_on`, to wake when a deadlock is declared.
-    pub(crate) block_on_waiters: Mutex<Vec<std::thread::Thread>>,
+    pub(crate) block_on_waiters: Mutex<Vec<Arc<crate::runtime::ThreadNotify>>>,
+    /// Polls of `block_on` futures (the deadlock check's activity sign).
+    pub(crate) block_on_polls: AtomicU64,
 }
 
 impl Shared {
@@ -126,6 +128,7 @@ impl Shared {
             started: Instant::now(),
             deadlocked: AtomicBool::new(false),
             block_on_waiters: Mutex::new(Vec::new()),
+            block_on_polls: AtomicU64::new(0),
         }
     }
 

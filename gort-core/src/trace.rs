@@ -133,16 +133,27 @@ pub(crate) fn is_dead(sh: &Shared) -> bool {
     {
         return false;
     }
+    // A `block_on` future woken but not polled yet is about to run.
+    if sh
+        .block_on_waiters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|w| w.notified.load(SeqCst))
+    {
+        return false;
+    }
     let ours = runtime_threads(sh) + sh.block_on_threads.load(SeqCst);
     matches!(process_threads(), Some(n) if n <= ours)
 }
 
 /// A fingerprint of scheduler activity: equal before and after a pause
 /// means nothing ran in between.
-pub(crate) fn activity(sh: &Shared) -> (u64, u64, usize) {
+pub(crate) fn activity(sh: &Shared) -> (u64, u64, usize, u64) {
     (
         sh.procs.iter_all().map(|p| p.poll_seq.load(SeqCst)).sum(),
         sh.inject.pushed(),
         sh.owned.len(),
+        sh.block_on_polls.load(SeqCst),
     )
 }
