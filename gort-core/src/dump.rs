@@ -12,6 +12,7 @@ use crate::task::DumpState;
 use crate::wait::WaitReason;
 
 pub(crate) fn dump(shared: &crate::sched::Shared) -> String {
+    crate::clock::refresh();
     let now = crate::clock::coarse_now_ms();
     let mut lines = Vec::new();
     shared.owned.for_each(|h| {
