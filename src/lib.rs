@@ -25,6 +25,7 @@
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
 
+pub mod compat;
 pub mod runtime;
 pub mod time;
 

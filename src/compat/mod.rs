@@ -1,0 +1,4 @@
+//! Adapters that let other ecosystems run on gort.
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
