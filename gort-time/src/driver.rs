@@ -143,17 +143,33 @@ impl PHeap {
     /// Drops stale entries if they are all of the heap, or over half of a
     /// heap with at least `CLEAN_MIN_STALE` of them (lock held).
     fn maybe_clean(&self, h: &mut Heap<(Arc<TimerShared>, u64)>) {
-        let stale = self.stale.load(Acquire);
-        let all = stale > 0 && stale >= h.len();
-        if !all && (stale < CLEAN_MIN_STALE || stale * 2 < h.len()) {
-            return;
-        }
-        h.retain(|(t, gen)| {
+        let live = |(t, gen): &(Arc<TimerShared>, u64)| {
             let s = t.lock();
             s.armed && s.gen == *gen
-        });
-        h.shrink_if_sparse();
-        self.stale.store(0, Release);
+        };
+        let stale = self.stale.load(Acquire);
+        if stale == 0 {
+            return;
+        }
+        let before = h.len();
+        if stale >= before {
+            // Likely all stale (a create-and-cancel stream): drop stale
+            // entries from the top, which costs only what it removes.
+            while h.peek_value().is_some_and(|v| !live(v)) {
+                h.pop();
+            }
+        } else if stale >= CLEAN_MIN_STALE && stale * 2 >= before {
+            h.retain(|v| live(v));
+        }
+        let removed = before - h.len();
+        if removed > 0 {
+            h.shrink_if_sparse();
+            // Subtract what went rather than storing zero: a stop running
+            // concurrently (it counts without the heap lock) is not lost.
+            let _ = self
+                .stale
+                .fetch_update(AcqRel, Acquire, |n| Some(n.saturating_sub(removed)));
+        }
     }
 }
 

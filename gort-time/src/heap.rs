@@ -36,6 +36,11 @@ impl<T> Heap<T> {
         self.v.len()
     }
 
+    /// The value of the earliest entry.
+    pub(crate) fn peek_value(&self) -> Option<&T> {
+        self.v.first().map(|e| &e.value)
+    }
+
     /// The earliest deadline.
     pub(crate) fn peek_when(&self) -> Option<u64> {
         self.v.first().map(|e| e.when)
