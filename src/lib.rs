@@ -26,6 +26,9 @@ pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError,
 pub use gort_macros::{main, test};
 
 pub mod compat;
+#[doc(hidden)]
+pub mod macros;
+pub use macros::__private;
 pub mod runtime;
 pub mod time;
 
@@ -39,7 +42,7 @@ pub use gort_sync::select;
 
 /// Tasks: spawning with options, handles, ids.
 pub mod task {
-    pub use gort_core::task::{AbortHandle, Builder, JoinError, JoinHandle, TaskId};
+    pub use gort_core::task::{AbortHandle, Builder, JoinError, JoinHandle, JoinSet, TaskId};
     pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, YieldNow};
 }
 

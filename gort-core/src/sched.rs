@@ -395,8 +395,9 @@ impl Shared {
     }
 
     /// Nothing can run without an outside event: every P idle with empty
-    /// queues, no blocking work, no `block_on` future being polled. A
-    /// paused clock may then jump ahead.
+    /// queues, no blocking work, no `block_on` future being polled or
+    /// woken. A paused clock may then jump ahead; the deadlock check
+    /// starts from here too.
     pub(crate) fn is_quiescent(&self) -> bool {
         self.idle.npidle.load(SeqCst) == self.nprocs()
             && self.inject.is_empty()
@@ -404,6 +405,17 @@ impl Shared {
             && self.in_blocking.load(SeqCst) == 0
             && self.block_on_active.load(SeqCst) == 0
             && self.blocking.is_idle()
+            && !self.block_on_woken()
+    }
+
+    /// A `block_on` future was woken and has not been polled since: its
+    /// thread is about to run.
+    pub(crate) fn block_on_woken(&self) -> bool {
+        self.block_on_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|w| w.notified.load(SeqCst))
     }
 
     /// The earliest timer deadline over all Ps.

@@ -133,16 +133,6 @@ pub(crate) fn is_dead(sh: &Shared) -> bool {
     {
         return false;
     }
-    // A `block_on` future woken but not polled yet is about to run.
-    if sh
-        .block_on_waiters
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|w| w.notified.load(SeqCst))
-    {
-        return false;
-    }
     let ours = runtime_threads(sh) + sh.block_on_threads.load(SeqCst);
     matches!(process_threads(), Some(n) if n <= ours)
 }

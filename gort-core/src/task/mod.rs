@@ -22,7 +22,9 @@ mod waker;
 mod tests;
 
 mod join;
+mod join_set;
 pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 use std::fmt;
 use std::future::Future;

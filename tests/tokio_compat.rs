@@ -1,0 +1,130 @@
+//! tokio's names on gort: JoinSet, pin!, join!, try_join!, the builder's
+//! tokio methods and the macros' tokio arguments.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gort::task::JoinSet;
+
+#[gort::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_set_returns_outputs_in_completion_order() {
+    let mut set = JoinSet::new();
+    // Later-spawned tasks finish first.
+    for i in 0..5u64 {
+        set.spawn(async move {
+            gort::time::sleep(Duration::from_millis(50 - 10 * i)).await;
+            i
+        });
+    }
+    assert_eq!(set.len(), 5);
+    let mut order = Vec::new();
+    while let Some(r) = set.join_next().await {
+        order.push(r.unwrap());
+    }
+    assert_eq!(order, [4, 3, 2, 1, 0]);
+    assert!(set.is_empty());
+    assert!(set.join_next().await.is_none());
+}
+
+#[gort::test(start_paused = true)]
+async fn join_set_abort_and_drop_cancel_tasks() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct Count(Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let mut set = JoinSet::new();
+    for _ in 0..10 {
+        let c = Count(dropped.clone());
+        set.spawn(async move {
+            let _c = c;
+            gort::time::sleep(Duration::from_secs(3600)).await;
+        });
+    }
+    let abort = set.spawn(async { std::future::pending::<()>().await });
+    abort.abort();
+    let first = set.join_next().await.unwrap();
+    assert!(first.unwrap_err().is_cancelled());
+    set.shutdown().await;
+    assert_eq!(dropped.load(SeqCst), 10);
+    assert!(set.is_empty());
+}
+
+#[gort::test]
+async fn join_set_join_all_and_try_join_next() {
+    let mut set = JoinSet::new();
+    for i in 0..100u32 {
+        set.spawn(async move { i });
+    }
+    let mut all = set.join_all().await;
+    all.sort();
+    assert_eq!(all, (0..100).collect::<Vec<_>>());
+    let mut set: JoinSet<u8> = JoinSet::new();
+    assert!(set.try_join_next().is_none());
+}
+
+#[gort::test]
+async fn join_runs_futures_concurrently_and_returns_every_output() {
+    let (tx, rx) = gort::sync::chan::<u32>(0);
+    // The receiver and the sender must run concurrently in one task.
+    let (got, sent) = gort::join!(rx.recv(), async {
+        tx.send(5).await.unwrap();
+        "sent"
+    });
+    assert_eq!((got, sent), (Some(5), "sent"));
+    let (a, b, c) = gort::join!(async { 1 }, async { 2u8 }, async { "three" });
+    assert_eq!((a, b, c), (1, 2, "three"));
+}
+
+#[gort::test(start_paused = true)]
+async fn try_join_returns_the_first_error_without_waiting_for_the_rest() {
+    let start = gort::time::Instant::now();
+    let r: Result<((), ()), &str> = gort::try_join!(
+        async {
+            gort::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        },
+        async {
+            gort::time::sleep(Duration::from_secs(1)).await;
+            Err("failed")
+        }
+    );
+    assert_eq!(r, Err("failed"));
+    assert_eq!(gort::time::Instant::now() - start, Duration::from_secs(1));
+}
+
+#[gort::test]
+async fn pin_lets_a_future_be_polled_by_reference_in_a_select_loop() {
+    let sleep = gort::time::sleep(Duration::from_millis(1));
+    gort::pin!(sleep);
+    (&mut sleep).await;
+    assert!(sleep.is_elapsed());
+}
+
+#[test]
+fn tokio_builder_names_build_runtimes() {
+    let rt = gort::runtime::Builder::new_multi_thread()
+        .worker_threads(3)
+        .enable_all()
+        .thread_name("my-worker")
+        .max_blocking_threads(4)
+        .build()
+        .unwrap();
+    assert_eq!(rt.handle().gomaxprocs(), 3);
+    let name = rt.block_on(async {
+        gort::spawn(async { std::thread::current().name().map(String::from) })
+            .await
+            .unwrap()
+    });
+    assert_eq!(name.as_deref(), Some("my-worker"));
+    let rt = gort::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .unwrap();
+    assert_eq!(rt.handle().gomaxprocs(), 1);
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
