@@ -593,6 +593,12 @@ impl M {
                 return None;
             }
             let mut s = idle.lock();
+            // Checked again under the lock: shutdown sets the flag before it
+            // takes this lock to wake the idle Ms, so an M that gets here
+            // after that wake-up sees the flag instead of sleeping forever.
+            if shared.is_shutdown() {
+                return None;
+            }
             if s.driver_busy {
                 idle.m_put(&mut s, &self.parker, false);
                 drop(s);

@@ -589,3 +589,24 @@ fn detached_task_keeps_running_after_its_join_handle_drops() {
     });
     block_until(Duration::from_secs(30), || flag.load(SeqCst));
 }
+
+#[test]
+fn runtimes_built_and_dropped_in_a_loop_always_shut_down() {
+    // Shutdown used to race an M going to sleep on its parker: the M could
+    // queue itself after the exit wake-up and be joined forever.
+    for i in 0..200 {
+        let rt = rt(1 + i % 2);
+        let n = Arc::new(AtomicUsize::new(0));
+        let n2 = n.clone();
+        rt.block_on(async move {
+            for _ in 0..4 {
+                let n = n2.clone();
+                gort_core::spawn(async move {
+                    n.fetch_add(1, SeqCst);
+                });
+            }
+        });
+        drop(rt);
+        assert!(n.load(SeqCst) <= 4);
+    }
+}
