@@ -17,7 +17,7 @@ pub fn num_cpu() -> usize {
 }
 
 fn affinity_cpus() -> usize {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     {
         // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most
         // size_of::<cpu_set_t>() bytes into it.
@@ -36,7 +36,7 @@ fn affinity_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 fn cgroup_quota_cpus() -> Option<usize> {
     let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
@@ -44,7 +44,7 @@ fn cgroup_quota_cpus() -> Option<usize> {
     quota_from(&cgroup, &mountinfo, &read)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(not(target_os = "linux"), miri))]
 fn cgroup_quota_cpus() -> Option<usize> {
     None
 }
