@@ -340,6 +340,55 @@ fn value_handed_to_dropped_recv_goes_back_to_front_of_buffer() {
 }
 
 #[test]
+fn no_receiver_sees_closed_while_a_value_sent_before_the_close_may_come_back() {
+    // A value handed to a receive that has not returned it yet is still
+    // part of the channel: if that receive is dropped, the value comes
+    // back. Until it is collected or given back, the channel is closed but
+    // not drained, so nobody may be told `None` — a consumer that stopped
+    // on `None` would never see the value, and it would be lost.
+    let (tx, rx) = chan::<u32>(0);
+    let rx2 = rx.clone();
+    let mut holder = Box::pin(rx.recv());
+    assert!(poll_once(holder.as_mut(), Waker::noop()).is_pending());
+    tx.try_send(7).unwrap(); // handed to `holder`
+    let (woken, waker) = CountingWaker::new();
+    let mut early = Box::pin(rx2.recv());
+    assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+    drop(tx); // closed, with 7 on its way
+    assert_eq!(
+        rx2.try_recv(),
+        Err(TryRecvError::Empty),
+        "closed but not drained: 7 may still come back"
+    );
+    assert!(poll_once(early.as_mut(), &waker).is_pending());
+    drop(holder); // gives 7 back: the waiting receive gets it
+    assert_eq!(woken.count(), 1);
+    assert_eq!(poll_once(early.as_mut(), &waker), Poll::Ready(Some(7)));
+    assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
+
+    // The same, but the holder returns its value: then the waiting receive
+    // learns that the channel is closed and drained.
+    let (tx, rx) = chan::<u32>(0);
+    let mut holder = Box::pin(rx.recv());
+    assert!(poll_once(holder.as_mut(), Waker::noop()).is_pending());
+    tx.try_send(8).unwrap();
+    tx.close().unwrap();
+    let (woken, waker) = CountingWaker::new();
+    let mut late = Box::pin(rx.recv());
+    assert!(poll_once(late.as_mut(), &waker).is_pending());
+    assert_eq!(
+        poll_once(holder.as_mut(), Waker::noop()),
+        Poll::Ready(Some(8))
+    );
+    assert_eq!(
+        woken.count(),
+        1,
+        "the last value collected: closed and drained"
+    );
+    assert_eq!(poll_once(late.as_mut(), &waker), Poll::Ready(None));
+}
+
+#[test]
 fn cancelled_operations_lose_and_duplicate_nothing_when_counted() {
     // Many receivers register, some are dropped after being handed a value,
     // some before; every sent value is received exactly once in the end.

@@ -140,6 +140,44 @@ fn loom_value_handed_to_a_dropped_receive_is_put_back() {
 }
 
 #[test]
+fn loom_a_receiver_stopping_at_none_never_strands_a_value_put_back_by_another() {
+    // One receiver polls once and drops its receive (maybe after being
+    // handed the value); another receives until `None`. The sender sends
+    // one value and drops (closing). The value must reach one of them: the
+    // second may not see `None` while the first can still give it back.
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let rx2 = rx.clone();
+        let sender = thread::spawn(move || {
+            let _ = tx.try_send(5);
+            // `tx` dropped: closed.
+        });
+        let dropper = thread::spawn(move || {
+            let mut r = Box::pin(rx.recv());
+            match block_on(PollOnce(r.as_mut())) {
+                Poll::Ready(v) => v,
+                Poll::Pending => None, // dropped here, maybe holding 5
+            }
+        });
+        let mut drained = Vec::new();
+        while let Some(v) = block_on(rx2.recv()) {
+            drained.push(v);
+        }
+        sender.join().unwrap();
+        let kept = dropper.join().unwrap();
+        let total = drained.len() + usize::from(kept.is_some());
+        // `try_send` may have found nobody waiting: then nothing was sent.
+        assert!(total <= 1, "delivered twice");
+        assert!(drained.iter().chain(kept.iter()).all(|&v| v == 5));
+        assert_eq!(
+            rx2.try_recv(),
+            Err(TryRecvError::Closed),
+            "nothing stranded"
+        );
+    });
+}
+
+#[test]
 fn loom_dropped_send_is_delivered_at_most_once_and_never_later() {
     loom::model(|| {
         let (tx, rx) = chan::<u32>(0);

@@ -17,6 +17,10 @@
 //!   receive. Senders never add to a buffer that is at or over `cap`.
 //! - If `buf` is non-empty, no receive waiter that could be completed is
 //!   linked in `recvq` (a sender hands its value to such a waiter instead).
+//! - `in_flight` counts the receive waiters holding a value they have not
+//!   returned yet (`RecvSlot::Received`). A closed channel is *drained* only
+//!   when `buf` is empty and `in_flight` is zero: until then no receive is
+//!   told `None`, because a dropped receive may still give its value back.
 //! - Every waiter linked in a queue is still waiting; a waiter that was
 //!   completed, closed, or skipped because its select committed another case
 //!   is unlinked at that moment and stays in the slab until its future
@@ -45,7 +49,11 @@
 //!   on an unbuffered channel), so the next receive gets it first. Nothing is
 //!   lost and nothing is delivered twice; the sender of that value had
 //!   already been told it was received, which is true of the channel as a
-//!   whole.
+//!   whole. For the same reason a closed channel with values in flight is
+//!   not yet drained: receives wait (instead of getting `None`) until every
+//!   such value has been returned by its receive or given back — otherwise
+//!   a consumer that stops at `None` would never see a value given back
+//!   after it, and the value would be lost.
 //! - Last sender dropped: the channel is closed (Go would leak the blocked
 //!   receivers instead). Last receiver dropped: nobody can ever receive, so
 //!   buffered values are dropped and every send, waiting or future, fails
@@ -78,6 +86,10 @@ pub(crate) struct State<T> {
     senders: usize,
     /// Live `Receiver` handles; `receivers_gone` is set when it reaches zero.
     receivers: usize,
+    /// Receive waiters holding a value not yet returned by their future
+    /// (`RecvSlot::Received`): set when a value is handed over, cleared when
+    /// the future returns it or is dropped (and gives it back).
+    in_flight: usize,
     recvq: WaitQueue<Waiter<RecvSlot<T>>>,
     sendq: WaitQueue<Waiter<SendSlot<T>>>,
 }
@@ -239,13 +251,14 @@ impl<T> State<T> {
             Dequeued::MeLost => return Attempt::Lost(()),
             Dequeued::Empty => {}
         }
-        if self.closed {
+        if self.closed && self.in_flight == 0 {
             return if win(me) {
                 Attempt::Done(None)
             } else {
                 Attempt::Lost(())
             };
         }
+        // Open, or closed with a value in flight that may come back.
         Attempt::Blocked(())
     }
 
@@ -269,6 +282,7 @@ impl<T> State<T> {
                 let w = self.recvq.get_mut(k);
                 w.slot = RecvSlot::Received(v);
                 wakes.push(take_waker(w));
+                self.in_flight += 1;
                 return Attempt::Done(Ok(()));
             }
             Dequeued::MeLost => return Attempt::Lost(v),
@@ -284,20 +298,35 @@ impl<T> State<T> {
         Attempt::Blocked(v)
     }
 
-    /// Completes every waiter whose select (if any) can still commit: the
-    /// receivers with `None`, the senders with their value back. Go's
-    /// `closechan` loop.
-    fn release_waiters(&mut self, receivers: bool, wakes: &mut WakeList) {
-        if receivers {
-            while let Some(k) = self.recvq.head() {
-                self.recvq.unlink(k);
-                let w = self.recvq.get_mut(k);
-                if w.sel.as_ref().is_none_or(SelectRef::try_win) {
-                    w.slot = RecvSlot::Closed;
-                    wakes.push(take_waker(w));
-                }
+    /// Closes the channel: Go's `closechan` loop. Every blocked sender gets
+    /// its value back; blocked receivers get `None` unless a value is still
+    /// in flight (then the last one collected, or a value given back,
+    /// releases them).
+    fn close(&mut self, wakes: &mut WakeList) {
+        self.closed = true;
+        self.release_senders(wakes);
+        self.release_receivers_if_drained(wakes);
+    }
+
+    /// Completes every blocked receive (whose select, if any, can still
+    /// commit) with `None`, if the channel is closed and drained.
+    fn release_receivers_if_drained(&mut self, wakes: &mut WakeList) {
+        if !self.closed || self.in_flight > 0 || !self.buf.is_empty() {
+            return;
+        }
+        while let Some(k) = self.recvq.head() {
+            self.recvq.unlink(k);
+            let w = self.recvq.get_mut(k);
+            if w.sel.as_ref().is_none_or(SelectRef::try_win) {
+                w.slot = RecvSlot::Closed;
+                wakes.push(take_waker(w));
             }
         }
+    }
+
+    /// Completes every blocked send (whose select, if any, can still
+    /// commit) with its value back.
+    fn release_senders(&mut self, wakes: &mut WakeList) {
         while let Some(k) = self.sendq.head() {
             self.sendq.unlink(k);
             let w = self.sendq.get_mut(k);
@@ -319,6 +348,7 @@ impl<T> State<T> {
                 let w = self.recvq.get_mut(k);
                 w.slot = RecvSlot::Received(v);
                 wakes.push(take_waker(w));
+                self.in_flight += 1;
             }
             Dequeued::MeLost | Dequeued::Empty => self.buf.push_front(v),
         }
@@ -353,6 +383,7 @@ impl<T> Chan<T> {
                 receivers_gone: false,
                 senders: 1,
                 receivers: 1,
+                in_flight: 0,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
@@ -396,11 +427,20 @@ impl<T> Chan<T> {
                 return Poll::Pending;
             }
             *key = None;
-            return Poll::Ready(match st.recvq.remove(k).slot {
-                RecvSlot::Received(v) => Some(v),
+            let v = match st.recvq.remove(k).slot {
+                RecvSlot::Received(v) => {
+                    st.in_flight -= 1;
+                    // The last value in flight of a closed channel: the
+                    // receives that waited for it to settle get `None`.
+                    st.release_receivers_if_drained(&mut wakes);
+                    Some(v)
+                }
                 RecvSlot::Closed => None,
                 RecvSlot::Waiting => unreachable!(),
-            });
+            };
+            drop(st);
+            wakes.wake_all();
+            return Poll::Ready(v);
         }
         match st.try_recv(self.cap, me, &mut wakes) {
             Attempt::Done(v) => {
@@ -496,6 +536,7 @@ impl<T> Chan<T> {
         {
             let mut st = self.lock();
             if let RecvSlot::Received(v) = st.recvq.remove(key).slot {
+                st.in_flight -= 1;
                 st.put_back(v, &mut wakes);
             }
         }
@@ -517,8 +558,7 @@ impl<T> Chan<T> {
             if st.closed {
                 return false;
             }
-            st.closed = true;
-            st.release_waiters(true, &mut wakes);
+            st.close(&mut wakes);
         }
         wakes.wake_all();
         true
@@ -541,8 +581,7 @@ impl<T> Chan<T> {
             if st.senders > 0 || st.closed {
                 return;
             }
-            st.closed = true;
-            st.release_waiters(true, &mut wakes);
+            st.close(&mut wakes);
         }
         wakes.wake_all();
     }
@@ -558,7 +597,7 @@ impl<T> Chan<T> {
                 return;
             }
             st.receivers_gone = true;
-            st.release_waiters(false, &mut wakes);
+            st.release_senders(&mut wakes);
             std::mem::take(&mut st.buf)
         };
         wakes.wake_all();

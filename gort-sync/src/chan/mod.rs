@@ -33,7 +33,9 @@
 //! - Cancellation: dropping a pending `send` drops its value exactly once
 //!   without delivering it; a value already handed to a `recv` future that
 //!   is dropped before returning it goes to the next waiting receiver or
-//!   back to the front of the buffer.
+//!   back to the front of the buffer. While such a value is in flight, a
+//!   closed channel is not yet drained: receives wait for it rather than
+//!   return `None`, so a consumer that stops at `None` cannot miss it.
 
 mod core;
 
