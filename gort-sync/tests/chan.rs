@@ -500,6 +500,43 @@ fn receiver_is_a_stream_that_ends_when_closed_and_drained() {
 }
 
 #[test]
+fn an_abandoned_stream_poll_holds_no_value_back_from_other_receivers() {
+    // `rx.next()` polled once and dropped (as a losing `select!` branch
+    // does) while the Receiver is kept: its registration must not take the
+    // next value away from a receiver that is actually waiting, nor keep a
+    // value out of reach of later receives.
+    let (tx, rx) = chan::<u32>(0);
+    let mut streamer = pin!(rx.clone());
+    let (stream_woken, stream_waker) = CountingWaker::new();
+    let mut scx = std::task::Context::from_waker(&stream_waker);
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    let (woken, waker) = CountingWaker::new();
+    let mut waiting = Box::pin(rx.recv());
+    assert!(poll_once(waiting.as_mut(), &waker).is_pending());
+    tx.try_send(1).unwrap();
+    assert_eq!(woken.count(), 1, "the waiting receive got the value");
+    assert_eq!(poll_once(waiting.as_mut(), &waker), Poll::Ready(Some(1)));
+
+    // Nobody else waits: the stream is woken, and the value stays in the
+    // channel for whoever receives first.
+    tx.try_send(2).unwrap();
+    assert_eq!(stream_woken.count(), 1);
+    assert_eq!(rx.try_recv(), Ok(2));
+    // The stream, polled again, just waits for the next value.
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    tx.try_send(3).unwrap();
+    assert_eq!(streamer.as_mut().poll_next(&mut scx), Poll::Ready(Some(3)));
+
+    // An abandoned registration does not hold the channel open after close.
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    tx.try_send(4).unwrap();
+    drop(tx);
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(streamer.as_mut().poll_next(&mut scx), Poll::Ready(None));
+}
+
+#[test]
 fn dropping_a_receiver_with_a_pending_stream_poll_puts_its_value_back() {
     let (tx, rx) = chan::<u32>(0);
     let rx2 = rx.clone();

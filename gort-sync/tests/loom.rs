@@ -178,6 +178,23 @@ fn loom_a_receiver_stopping_at_none_never_strands_a_value_put_back_by_another() 
 }
 
 #[test]
+fn loom_an_abandoned_stream_poll_does_not_keep_the_value_from_a_blocked_receive() {
+    // A stream is polled once and abandoned (the Receiver kept); another
+    // receiver blocks in `recv`. The one value sent must reach it (loom
+    // reports a deadlock if the blocked receive is never woken).
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let mut streamer = Box::pin(rx.clone());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let _ = futures_core::Stream::poll_next(streamer.as_mut(), &mut cx);
+        let t = thread::spawn(move || block_on(tx.send(3)).unwrap());
+        assert_eq!(block_on(rx.recv()), Some(3));
+        t.join().unwrap();
+        drop(streamer);
+    });
+}
+
+#[test]
 fn loom_dropped_send_is_delivered_at_most_once_and_never_later() {
     loom::model(|| {
         let (tx, rx) = chan::<u32>(0);

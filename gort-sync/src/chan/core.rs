@@ -16,7 +16,8 @@
 //!   (see *Cancellation*), which may push `buf` one value over per dropped
 //!   receive. Senders never add to a buffer that is at or over `cap`.
 //! - If `buf` is non-empty, no receive waiter that could be completed is
-//!   linked in `recvq` (a sender hands its value to such a waiter instead).
+//!   linked in `recvq` (a sender hands its value to such a waiter instead,
+//!   and a value buffered while streams wait unlinks and wakes them).
 //! - `in_flight` counts the receive waiters holding a value they have not
 //!   returned yet (`RecvSlot::Received`). A closed channel is *drained* only
 //!   when `buf` is empty and `in_flight` is zero: until then no receive is
@@ -60,6 +61,16 @@
 //!   with the value given back, instead of blocking forever.
 //! - Waiters live in a slab owned by the lock, not in Go's per-goroutine
 //!   `sudog`s; a blocked operation costs one slot, reused afterwards.
+//! - Streams. A `recv` future or a select case is dropped when its caller
+//!   loses interest, so its waiter can take a value (it gives it back if
+//!   dropped). `Receiver`'s `Stream::poll_next` cannot know: its
+//!   registration lives in the `Receiver` and outlives an abandoned
+//!   `next()`. So a stream waits as a *notify-only* waiter
+//!   (`RecvSlot::Polling`): senders hand values to the other receivers
+//!   first; when only streams wait, the value is buffered (past `cap` if
+//!   need be, as a put-back value is) and every waiting stream is woken to
+//!   come and take it — or whoever receives first does. An abandoned
+//!   registration thus holds no value back from anyone.
 
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
@@ -104,7 +115,12 @@ pub(crate) struct Waiter<S> {
 
 /// Where a blocked receive gets its result.
 pub(crate) enum RecvSlot<T> {
+    /// A `recv` future or select case, waiting to be handed a value.
     Waiting,
+    /// A stream's registration: notify-only, never handed a value.
+    Polling,
+    /// A stream's registration that was told to try again.
+    Notified,
     Received(T),
     Closed,
 }
@@ -131,6 +147,24 @@ enum Dequeued {
     Found(usize),
     MeLost,
     Empty,
+}
+
+/// Whether a linked waiter can be handed a value (or have its value taken)
+/// by a counterpart.
+trait Slot {
+    fn takes_values(&self) -> bool;
+}
+
+impl<T> Slot for RecvSlot<T> {
+    fn takes_values(&self) -> bool {
+        !matches!(self, RecvSlot::Polling)
+    }
+}
+
+impl<T> Slot for SendSlot<T> {
+    fn takes_values(&self) -> bool {
+        true
+    }
 }
 
 /// Wakers collected under the lock and woken after it is released.
@@ -169,11 +203,15 @@ fn take_waker<S>(w: &mut Waiter<S>) -> Waker {
 /// select tokens involved (Go's `waitq.dequeue`). Waiters whose select
 /// committed another case are unlinked on the way. A select never matches
 /// its own waiter (possible when it has a send and a receive case on one
-/// channel): that waiter is passed over and stays linked.
-fn dequeue<S>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Dequeued {
+/// channel), nor is a stream's notify-only waiter handed a value: those are
+/// passed over and stay linked.
+fn dequeue<S: Slot>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Dequeued {
     let mut cur = q.head();
     while let Some(k) = cur {
         cur = q.next(k);
+        if !q.get(k).slot.takes_values() {
+            continue;
+        }
         let claim = match (&q.get(k).sel, me) {
             (None, None) => Claim::Won,
             (None, Some(me)) => {
@@ -288,14 +326,43 @@ impl<T> State<T> {
             Dequeued::MeLost => return Attempt::Lost(v),
             Dequeued::Empty => {}
         }
-        if self.buf.len() < cap {
+        // Nobody can be handed the value: buffer it if there is room, or
+        // past `cap` if a stream waits for one (the stream is woken to take
+        // it; see *Streams*).
+        if self.buf.len() < cap || self.has_waiting_streams() {
             if !win(me) {
                 return Attempt::Lost(v);
             }
             self.buf.push_back(v);
+            self.notify_streams(wakes);
             return Attempt::Done(Ok(()));
         }
         Attempt::Blocked(v)
+    }
+
+    fn has_waiting_streams(&self) -> bool {
+        let mut cur = self.recvq.head();
+        while let Some(k) = cur {
+            if let RecvSlot::Polling = self.recvq.get(k).slot {
+                return true;
+            }
+            cur = self.recvq.next(k);
+        }
+        false
+    }
+
+    /// Tells every waiting stream to try again: a value was buffered.
+    fn notify_streams(&mut self, wakes: &mut WakeList) {
+        let mut cur = self.recvq.head();
+        while let Some(k) = cur {
+            cur = self.recvq.next(k);
+            let w = self.recvq.get_mut(k);
+            if let RecvSlot::Polling = w.slot {
+                w.slot = RecvSlot::Notified;
+                wakes.push(take_waker(w));
+                self.recvq.unlink(k);
+            }
+        }
     }
 
     /// Closes the channel: Go's `closechan` loop. Every blocked sender gets
@@ -317,7 +384,10 @@ impl<T> State<T> {
         while let Some(k) = self.recvq.head() {
             self.recvq.unlink(k);
             let w = self.recvq.get_mut(k);
-            if w.sel.as_ref().is_none_or(SelectRef::try_win) {
+            if let RecvSlot::Polling = w.slot {
+                w.slot = RecvSlot::Notified;
+                wakes.push(take_waker(w));
+            } else if w.sel.as_ref().is_none_or(SelectRef::try_win) {
                 w.slot = RecvSlot::Closed;
                 wakes.push(take_waker(w));
             }
@@ -341,7 +411,8 @@ impl<T> State<T> {
     }
 
     /// Gives a value taken by a dropped receive back to the channel: to the
-    /// next receiver that can take it, else to the front of the buffer.
+    /// next receiver that can take it, else to the front of the buffer (and
+    /// waiting streams are told).
     fn put_back(&mut self, v: T, wakes: &mut WakeList) {
         match dequeue(&mut self.recvq, None) {
             Dequeued::Found(k) => {
@@ -350,7 +421,10 @@ impl<T> State<T> {
                 wakes.push(take_waker(w));
                 self.in_flight += 1;
             }
-            Dequeued::MeLost | Dequeued::Empty => self.buf.push_front(v),
+            Dequeued::MeLost | Dequeued::Empty => {
+                self.buf.push_front(v);
+                self.notify_streams(wakes);
+            }
         }
     }
 }
@@ -412,35 +486,38 @@ impl<T> Chan<T> {
     ///
     /// `me` is the select context when the receive is a select case; a
     /// select case only registers a waiter when `me.register` is set.
+    /// `stream` registers a notify-only waiter (see *Streams*).
     pub(crate) fn poll_recv(
         &self,
         waker: &Waker,
         key: &mut Option<usize>,
         me: Option<&SelectCtx<'_>>,
+        stream: bool,
     ) -> Poll<Option<T>> {
         let mut wakes = WakeList::new();
         let mut st = self.lock();
         if let Some(k) = *key {
             let w = st.recvq.get_mut(k);
-            if let RecvSlot::Waiting = w.slot {
+            if let RecvSlot::Waiting | RecvSlot::Polling = w.slot {
                 refresh_waker(w, waker);
                 return Poll::Pending;
             }
             *key = None;
-            let v = match st.recvq.remove(k).slot {
+            match st.recvq.remove(k).slot {
                 RecvSlot::Received(v) => {
                     st.in_flight -= 1;
                     // The last value in flight of a closed channel: the
                     // receives that waited for it to settle get `None`.
                     st.release_receivers_if_drained(&mut wakes);
-                    Some(v)
+                    drop(st);
+                    wakes.wake_all();
+                    return Poll::Ready(Some(v));
                 }
-                RecvSlot::Closed => None,
-                RecvSlot::Waiting => unreachable!(),
-            };
-            drop(st);
-            wakes.wake_all();
-            return Poll::Ready(v);
+                RecvSlot::Closed => return Poll::Ready(None),
+                // A stream told to try again: it tries below, as a new receive.
+                RecvSlot::Notified => {}
+                RecvSlot::Waiting | RecvSlot::Polling => unreachable!(),
+            }
         }
         match st.try_recv(self.cap, me, &mut wakes) {
             Attempt::Done(v) => {
@@ -451,7 +528,12 @@ impl<T> Chan<T> {
             Attempt::Lost(()) => Poll::Pending,
             Attempt::Blocked(()) => {
                 if me.is_none_or(|m| m.register) {
-                    *key = Some(register(&mut st.recvq, waker, me, RecvSlot::Waiting));
+                    let slot = if stream {
+                        RecvSlot::Polling
+                    } else {
+                        RecvSlot::Waiting
+                    };
+                    *key = Some(register(&mut st.recvq, waker, me, slot));
                 }
                 Poll::Pending
             }

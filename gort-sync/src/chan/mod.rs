@@ -94,7 +94,11 @@ pub struct Sender<T> {
 /// (each value goes to exactly one receiver).
 ///
 /// Also a [`futures_core::Stream`] of the values, ending when the channel is
-/// closed and drained.
+/// closed and drained. A pending `poll_next` stays registered in the
+/// `Receiver` (a dropped `next()` cannot unregister it), so it only asks to
+/// be woken: senders serve `recv` futures and select cases first, and a
+/// value sent while only streams wait is buffered for whichever receiver
+/// comes first — an abandoned `next()` holds nothing back.
 pub struct Receiver<T> {
     /// `None` for a nil channel.
     chan: Option<Arc<Chan<T>>>,
@@ -536,7 +540,7 @@ impl<T> futures_core::Stream for Receiver<T> {
             return Poll::Pending;
         };
         let coop = ready!(poll_proceed(cx));
-        match chan.poll_recv(cx.waker(), &mut this.stream_key, None) {
+        match chan.poll_recv(cx.waker(), &mut this.stream_key, None, true) {
             Poll::Ready(v) => {
                 coop.made_progress();
                 Poll::Ready(v)
@@ -584,7 +588,7 @@ impl<T> Future for RecvFuture<'_, T> {
             return Poll::Pending;
         };
         let coop = ready!(poll_proceed(cx));
-        match chan.poll_recv(cx.waker(), &mut this.key, None) {
+        match chan.poll_recv(cx.waker(), &mut this.key, None, false) {
             Poll::Ready(v) => {
                 coop.made_progress();
                 this.done = true;
@@ -663,7 +667,7 @@ impl<T> SelectCase for RecvFuture<'_, T> {
     ) -> Poll<Option<T>> {
         let this = self.get_mut();
         match this.chan {
-            Some(chan) => chan.poll_recv(cx.waker(), &mut this.key, Some(ctx)),
+            Some(chan) => chan.poll_recv(cx.waker(), &mut this.key, Some(ctx), false),
             None => Poll::Pending,
         }
     }
