@@ -23,6 +23,7 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
+use crate::mutex::refresh_waker;
 use crate::primitives::{lock, Mutex};
 use crate::waitq::WaitQueue;
 
@@ -242,9 +243,12 @@ impl<T: ?Sized> RwMutex<T> {
         }
     }
 
-    fn with_state(&self, f: impl FnOnce(&mut State, &mut Vec<Waker>)) {
+    /// Runs `f` under the state lock, then wakes what it collected and
+    /// drops what it returned (a removed waiter) after the lock is released.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State, &mut Vec<Waker>) -> R) {
         let mut wakers = Vec::new();
-        f(&mut lock(&self.state), &mut wakers);
+        let removed = f(&mut lock(&self.state), &mut wakers);
+        drop(removed);
         wakers.into_iter().for_each(Waker::wake);
     }
 }
@@ -280,11 +284,13 @@ pub struct Write<'a, T: ?Sized> {
 }
 
 /// Polls a queued waiter: `None` if not queued, `Some(true)` once granted
-/// (and removed), `Some(false)` while still waiting.
+/// (and removed), `Some(false)` while still waiting — then `stale` gets the
+/// replaced waker, to be dropped after the lock is released.
 fn poll_granted(
     q: &mut WaitQueue<Waiter>,
     key: &mut Option<usize>,
     cx: &Context<'_>,
+    stale: &mut Option<Waker>,
 ) -> Option<bool> {
     let k = (*key)?;
     let w = q.get_mut(k);
@@ -293,9 +299,7 @@ fn poll_granted(
         *key = None;
         return Some(true);
     }
-    if !w.waker.will_wake(cx.waker()) {
-        w.waker = cx.waker().clone();
-    }
+    *stale = refresh_waker(&mut w.waker, cx.waker());
     Some(false)
 }
 
@@ -305,8 +309,10 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        // Declared before the guard, so dropped after it.
+        let mut stale = None;
         let mut st = lock(&this.rw.state);
-        match poll_granted(&mut st.readq, &mut this.key, cx) {
+        match poll_granted(&mut st.readq, &mut this.key, cx, &mut stale) {
             Some(true) => {}
             Some(false) => {
                 set_wait_reason(WaitReason::RwMutexRLock);
@@ -333,8 +339,9 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        let mut stale = None;
         let mut st = lock(&this.rw.state);
-        match poll_granted(&mut st.writeq, &mut this.key, cx) {
+        match poll_granted(&mut st.writeq, &mut this.key, cx, &mut stale) {
             Some(true) => {}
             Some(false) => {
                 set_wait_reason(WaitReason::RwMutexLock);
@@ -360,9 +367,11 @@ impl<T: ?Sized> Drop for Read<'_, T> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
         self.rw.with_state(|st, wakers| {
-            if st.readq.remove(k).granted {
+            let w = st.readq.remove(k);
+            if w.granted {
                 st.read_unlock(wakers);
             }
+            w
         });
     }
 }
@@ -371,7 +380,8 @@ impl<T: ?Sized> Drop for Write<'_, T> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
         self.rw.with_state(|st, wakers| {
-            if st.writeq.remove(k).granted {
+            let w = st.writeq.remove(k);
+            if w.granted {
                 st.write_unlock(wakers);
             } else {
                 st.writers_waiting -= 1;
@@ -380,6 +390,7 @@ impl<T: ?Sized> Drop for Write<'_, T> {
                     st.grant_readers(wakers);
                 }
             }
+            w
         });
     }
 }

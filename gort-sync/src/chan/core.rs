@@ -442,10 +442,10 @@ fn register<S>(
     })
 }
 
-fn refresh_waker<S>(w: &mut Waiter<S>, waker: &Waker) {
-    if !w.waker.will_wake(waker) {
-        w.waker = waker.clone();
-    }
+/// Replaces a waiter's waker if it changed, returning the old one: the
+/// caller drops it after releasing the lock (a waker's drop may re-enter).
+fn refresh_waker<S>(w: &mut Waiter<S>, waker: &Waker) -> Option<Waker> {
+    (!w.waker.will_wake(waker)).then(|| std::mem::replace(&mut w.waker, waker.clone()))
 }
 
 impl<T> Chan<T> {
@@ -495,11 +495,15 @@ impl<T> Chan<T> {
         stream: bool,
     ) -> Poll<Option<T>> {
         let mut wakes = WakeList::new();
+        // Declared before the guard, so dropped after it.
+        let stale;
         let mut st = self.lock();
         if let Some(k) = *key {
             let w = st.recvq.get_mut(k);
             if let RecvSlot::Waiting | RecvSlot::Polling = w.slot {
-                refresh_waker(w, waker);
+                stale = refresh_waker(w, waker);
+                drop(st);
+                drop(stale);
                 return Poll::Pending;
             }
             *key = None;
@@ -550,11 +554,14 @@ impl<T> Chan<T> {
         me: Option<&SelectCtx<'_>>,
     ) -> Poll<Result<(), T>> {
         let mut wakes = WakeList::new();
+        let stale;
         let mut st = self.lock();
         if let Some(k) = *key {
             let w = st.sendq.get_mut(k);
             if let SendSlot::Waiting(_) = w.slot {
-                refresh_waker(w, waker);
+                stale = refresh_waker(w, waker);
+                drop(st);
+                drop(stale);
                 return Poll::Pending;
             }
             *key = None;
@@ -612,16 +619,20 @@ impl<T> Chan<T> {
     }
 
     /// Removes a dropped receive's waiter, putting back a value it was
-    /// handed but never returned.
+    /// handed but never returned. The waiter (and its waker) is dropped
+    /// after the lock is released.
     pub(crate) fn cancel_recv(&self, key: usize) {
         let mut wakes = WakeList::new();
-        {
+        let waiter = {
             let mut st = self.lock();
-            if let RecvSlot::Received(v) = st.recvq.remove(key).slot {
+            let mut waiter = st.recvq.remove(key);
+            if let RecvSlot::Received(v) = std::mem::replace(&mut waiter.slot, RecvSlot::Closed) {
                 st.in_flight -= 1;
                 st.put_back(v, &mut wakes);
             }
-        }
+            waiter
+        };
+        drop(waiter);
         wakes.wake_all();
     }
 
