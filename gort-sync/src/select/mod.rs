@@ -32,7 +32,11 @@
 //!   commit by becoming ready — but they too must win the token, so if a
 //!   channel case was committed by a peer in the same instant the channel
 //!   case is the one chosen and the arbitrary future's output is dropped, as
-//!   if the future had been cancelled a moment earlier.
+//!   if the future had been cancelled a moment earlier. That is harmless for
+//!   `sleep` or a `JoinHandle` (dropping one detaches the task), but a future
+//!   that took a value from elsewhere — `async { rx.recv().await }`,
+//!   `rx.next()` — loses that value. Only channel operations written
+//!   directly as cases (`rx.recv()`, `tx.send(v)`) are exactly-once.
 //!
 //! ## Departures from Go
 //! - Go locks every channel of the select at once (in address order) while it
