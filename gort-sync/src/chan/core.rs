@@ -75,7 +75,7 @@
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
 
-use crate::primitives::{lock, Arc, Mutex, MutexGuard};
+use crate::primitives::{lock, Mutex, MutexGuard};
 use crate::select::token::{try_win_pair, Claim, SelectRef};
 use crate::select::SelectCtx;
 use crate::waitq::WaitQueue;
@@ -189,6 +189,10 @@ impl WakeList {
     }
 
     fn wake_all(self) {
+        // Most operations wake nobody: skip building the iterator.
+        if self.inline[0].is_none() {
+            return;
+        }
         for w in self.inline.into_iter().flatten().chain(self.more) {
             w.wake();
         }
@@ -228,7 +232,7 @@ fn dequeue<S: Slot>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) ->
                     Claim::PeerLost
                 }
             }
-            (Some(peer), Some(me)) if Arc::ptr_eq(&peer.token, me.token) => continue,
+            (Some(peer), Some(me)) if std::ptr::eq(&*peer.token, me.token) => continue,
             (Some(peer), Some(me)) => try_win_pair(me.token, me.case, &peer.token, peer.case),
         };
         match claim {

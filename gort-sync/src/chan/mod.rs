@@ -667,6 +667,8 @@ impl<T> SelectCase for RecvFuture<'_, T> {
     ) -> Poll<Option<T>> {
         let this = self.get_mut();
         match this.chan {
+            // Pass 2 of a poll whose pass 1 just checked this waiter.
+            Some(_) if ctx.register && this.key.is_some() => Poll::Pending,
             Some(chan) => chan.poll_recv(cx.waker(), &mut this.key, Some(ctx), false),
             None => Poll::Pending,
         }
@@ -683,6 +685,8 @@ impl<T> SelectCase for SendFuture<'_, T> {
     ) -> Poll<Self::Output> {
         let this = self.get_mut();
         match this.chan {
+            // Pass 2 of a poll whose pass 1 just checked this waiter.
+            Some(_) if ctx.register && this.key.is_some() => Poll::Pending,
             Some(chan) => chan
                 .poll_send(cx.waker(), &mut this.key, &mut this.value, Some(ctx))
                 .map(|r| r.map_err(SendError)),
