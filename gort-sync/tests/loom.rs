@@ -10,8 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use gort_sync::{chan, select, Mutex, TryRecvError};
+use gort_sync::{chan, select, Mutex, RwMutex, TryRecvError};
 use loom::future::block_on;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -268,5 +269,37 @@ fn loom_mutex_cancelled_waiter_loses_no_wake_up() {
         waiter.join().unwrap();
         canceller.join().unwrap();
         assert!(m.try_lock().is_ok(), "the mutex ended unlocked");
+    });
+}
+
+#[test]
+fn loom_rwmutex_readers_exclude_a_writer_and_the_last_reader_hands_it_the_lock() {
+    // Two readers on the atomic fast path race one writer. Readers and the
+    // writer never overlap, and the writer, if it had to wait for readers,
+    // is handed the lock by the last one (loom reports a deadlock if not).
+    loom::model(|| {
+        let rw = Arc::new(RwMutex::new(()));
+        let readers = Arc::new(AtomicUsize::new(0));
+        let writing = Arc::new(AtomicBool::new(false));
+        let spawn_reader = || {
+            let (rw, readers, writing) = (rw.clone(), readers.clone(), writing.clone());
+            thread::spawn(move || {
+                let g = block_on(rw.read());
+                readers.fetch_add(1, SeqCst);
+                assert!(!writing.load(SeqCst), "a reader overlapped the writer");
+                readers.fetch_sub(1, SeqCst);
+                drop(g);
+            })
+        };
+        let a = spawn_reader();
+        let b = spawn_reader();
+        let g = block_on(rw.write());
+        writing.store(true, SeqCst);
+        assert_eq!(readers.load(SeqCst), 0, "the writer overlapped a reader");
+        writing.store(false, SeqCst);
+        drop(g);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert!(rw.try_write().is_some(), "everything was released");
     });
 }
