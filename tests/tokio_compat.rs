@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use gort::task::JoinSet;
 
-#[gort::test(flavor = "multi_thread", worker_threads = 2)]
+// A paused clock fires the timers one deadline at a time, so the
+// completion order is deterministic.
+#[gort::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
 async fn join_set_returns_outputs_in_completion_order() {
     let mut set = JoinSet::new();
     // Later-spawned tasks finish first.

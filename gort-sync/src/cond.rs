@@ -18,7 +18,7 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
-use crate::mutex::MutexGuard;
+use crate::mutex::{refresh_waker, MutexGuard};
 use crate::primitives::{lock, Mutex};
 use crate::waitq::WaitQueue;
 
@@ -136,12 +136,14 @@ impl Future for Notified<'_> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
         let k = this.key.expect("Notified polled after completion");
+        // Declared before the guard, so dropped after it.
+        let stale;
         let mut q = lock(&this.cond.waiters);
         let w = q.get_mut(k);
         if !w.notified {
-            if !w.waker.will_wake(cx.waker()) {
-                w.waker = cx.waker().clone();
-            }
+            stale = refresh_waker(&mut w.waker, cx.waker());
+            drop(q);
+            drop(stale);
             set_wait_reason(WaitReason::CondWait);
             return Poll::Pending;
         }
@@ -155,15 +157,18 @@ impl Future for Notified<'_> {
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
-        let waker = {
+        let (ours, next) = {
             let mut q = lock(&self.cond.waiters);
-            if q.remove(k).notified {
+            let ours = q.remove(k);
+            let next = if ours.notified {
                 Cond::notify_one(&mut q)
             } else {
                 None
-            }
+            };
+            (ours, next)
         };
-        if let Some(w) = waker {
+        drop(ours);
+        if let Some(w) = next {
             w.wake();
         }
     }

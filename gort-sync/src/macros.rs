@@ -37,7 +37,10 @@
 ///
 /// Channel cases are `Receiver::recv()` and `Sender::send(x)` calls written
 /// directly as the case expression; anything else is polled as an ordinary
-/// future.
+/// future. Only channel cases are exactly-once: if another case commits in
+/// the same instant an ordinary future completes, that future's output is
+/// dropped. So write receives as `v = rx.recv()`, not wrapped in `async`
+/// blocks or as `rx.next()`, whose value would be lost in that race.
 ///
 /// # Examples
 ///

@@ -290,6 +290,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
+/// Replaces `slot` with `waker` if it would not wake the same task,
+/// returning the old waker for the caller to drop once its lock is released
+/// (dropping a waker may run code that re-enters the primitive).
+pub(crate) fn refresh_waker(slot: &mut Waker, waker: &Waker) -> Option<Waker> {
+    (!slot.will_wake(waker)).then(|| std::mem::replace(slot, waker.clone()))
+}
+
 /// The future of [`Mutex::lock`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Lock<'a, T: ?Sized> {
@@ -319,6 +326,9 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
             return Poll::Ready(m.guard());
         }
         let coop = ready!(poll_proceed(cx));
+        // Declared before the guard, so dropped after it: a waker's drop
+        // may re-enter this mutex.
+        let stale;
         let mut q = lock(&m.queue);
         let mut awoke = false;
         if let Some(k) = this.key {
@@ -336,10 +346,9 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
                     awoke = true;
                 }
                 Status::Waiting => {
-                    let w = q.get_mut(k);
-                    if !w.waker.will_wake(cx.waker()) {
-                        w.waker = cx.waker().clone();
-                    }
+                    stale = refresh_waker(&mut q.get_mut(k).waker, cx.waker());
+                    drop(q);
+                    drop(stale);
                     set_wait_reason(WaitReason::MutexLock);
                     return Poll::Pending;
                 }
@@ -406,9 +415,12 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
         let m = self.mutex;
+        // Declared before the guard, so our waiter (and its waker) is
+        // dropped after the queue lock is released.
+        let w;
         let waker = {
             let mut q = lock(&m.queue);
-            let w = q.remove(k);
+            w = q.remove(k);
             match w.status {
                 Status::Waiting => {
                     let mut dec = ONE_WAITER;

@@ -180,10 +180,10 @@ impl Future for OnceWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Status> {
         let this = self.get_mut();
+        // Declared before the guard, so our old waker is dropped after it.
+        let stale;
         let mut st = lock(&this.once.state);
-        if let Some(k) = this.key.take() {
-            st.waiters.remove(k);
-        }
+        stale = this.key.take().map(|k| st.waiters.remove(k));
         match st.status {
             Status::Done => Poll::Ready(Status::Done),
             Status::NotRun => {
@@ -192,6 +192,8 @@ impl Future for OnceWait<'_> {
             }
             Status::Running => {
                 this.key = Some(st.waiters.push_back(cx.waker().clone()));
+                drop(st);
+                drop(stale);
                 set_wait_reason(WaitReason::OnceWait);
                 Poll::Pending
             }
@@ -202,7 +204,9 @@ impl Future for OnceWait<'_> {
 impl Drop for OnceWait<'_> {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            lock(&self.once.state).waiters.remove(k);
+            // The statement ends (releasing the lock) before `w` is dropped.
+            let w = lock(&self.once.state).waiters.remove(k);
+            drop(w);
         }
     }
 }

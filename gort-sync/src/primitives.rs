@@ -17,10 +17,12 @@ pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Locks `m`, ignoring poisoning.
 ///
-/// gort-sync never runs user code (a `Drop` of `T`, a waker) while it holds
-/// one of its own locks, so a poisoned lock can only come from a panic in
-/// gort-sync itself; the state it protects is still consistent at every
-/// point where such a panic could start, so going on is sound.
+/// gort-sync never runs user code (a `Drop` of `T`, a waker's `wake` or
+/// its `drop`) while it holds one of its own locks — user code may re-enter
+/// the primitive (`tests/reentrancy.rs`) — so a poisoned lock can only come
+/// from a panic in gort-sync itself; the state it protects is still
+/// consistent at every point where such a panic could start, so going on is
+/// sound.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,

@@ -6,11 +6,25 @@
 //! is released together (Go's `readerWait` hand-over), then the next writer
 //! waits for them to finish — readers and writers alternate under load.
 //!
-//! Go keeps the reader count in an atomic and the writers behind a
-//! `Mutex`; gort keeps the whole state under one short lock with two FIFO
-//! queues, which makes cancellation (a dropped `read()`/`write()` future)
-//! straightforward: a waiting writer that is dropped releases the readers it
-//! was holding back; a future dropped after being granted unlocks.
+//! As in Go, the reader count is an atomic word, so an uncontended
+//! `read()` and its unlock are one atomic operation each and never touch a
+//! lock (Go's `readerCount`). Everything else — the writer, the waiting
+//! writers, two FIFO queues — lives under one short lock, which keeps
+//! cancellation (a dropped `read()`/`write()` future) straightforward: a
+//! waiting writer that is dropped releases the readers it was holding back;
+//! a future dropped after being granted unlocks.
+//!
+//! ## The reader word
+//! `count` holds the number of readers holding the lock, plus [`BLOCKED`]:
+//! set exactly while a writer holds the lock or waits for it (`writer ||
+//! writers_waiting > 0`), and changed only under the state lock. A reader
+//! takes the lock by incrementing `count` while `BLOCKED` is clear (a CAS);
+//! otherwise it goes to the lock and queues. A writer sets `BLOCKED` with
+//! one `fetch_or` under the lock: if no reader was counted, the lock is its;
+//! otherwise it queues, and the reader whose decrement brings the count to
+//! zero with `BLOCKED` set takes the state lock and hands it the lock. Go's
+//! `readerWait` count of departing readers is not needed: new readers cannot
+//! enter while `BLOCKED` is set, so "the count reached zero" is the moment.
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -23,8 +37,16 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
-use crate::primitives::{lock, Mutex};
+use crate::mutex::refresh_waker;
+use crate::primitives::{lock, AtomicUsize, Mutex, Ordering};
 use crate::waitq::WaitQueue;
+
+/// New readers must queue: a writer holds the lock or waits for it. Set and
+/// cleared only under the state lock (so it always equals `writer ||
+/// writers_waiting > 0` there); the reader fast paths only read it.
+const BLOCKED: usize = 1 << (usize::BITS - 1);
+/// The number of readers holding the lock: the bits below [`BLOCKED`].
+const READERS: usize = BLOCKED - 1;
 
 /// A reader–writer lock with Go's writer preference.
 ///
@@ -45,6 +67,8 @@ use crate::waitq::WaitQueue;
 /// assert_eq!(rw.into_inner(), 2);
 /// ```
 pub struct RwMutex<T: ?Sized> {
+    /// Readers holding the lock, and [`BLOCKED`] (see the module docs).
+    count: AtomicUsize,
     state: Mutex<State>,
     data: UnsafeCell<T>,
 }
@@ -56,9 +80,7 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwMutex<T> {}
 unsafe impl<T: ?Sized + Send> Send for RwMutex<T> {}
 
 struct State {
-    /// Readers holding the lock (granted, guard or not yet polled).
-    readers: usize,
-    /// A writer holds the lock.
+    /// A writer holds the lock (granted, guard or not yet polled).
     writer: bool,
     /// Writers queued in `writeq`: while non-zero, new readers queue.
     writers_waiting: usize,
@@ -79,17 +101,22 @@ fn grant(q: &mut WaitQueue<Waiter>, k: usize, wakers: &mut Vec<Waker>) {
 }
 
 impl State {
-    /// Releases every queued reader.
-    fn grant_readers(&mut self, wakers: &mut Vec<Waker>) {
+    /// Releases every queued reader; each counts as a holder from now on.
+    fn grant_readers(&mut self, count: &AtomicUsize, wakers: &mut Vec<Waker>) {
+        let mut n = 0;
         while let Some(k) = self.readq.head() {
-            self.readers += 1;
+            n += 1;
             grant(&mut self.readq, k, wakers);
+        }
+        if n > 0 {
+            count.fetch_add(n, Ordering::Relaxed);
         }
     }
 
-    /// Gives the lock to the next writer if it is free.
-    fn grant_writer(&mut self, wakers: &mut Vec<Waker>) {
-        if self.writer || self.readers > 0 {
+    /// Gives the lock to the next writer if nobody holds it. Readers cannot
+    /// join meanwhile: writers are waiting, so `BLOCKED` is set.
+    fn grant_writer(&mut self, count: &AtomicUsize, wakers: &mut Vec<Waker>) {
+        if self.writer || count.load(Ordering::Acquire) & READERS != 0 {
             return;
         }
         if let Some(k) = self.writeq.head() {
@@ -99,15 +126,26 @@ impl State {
         }
     }
 
-    fn read_unlock(&mut self, wakers: &mut Vec<Waker>) {
-        self.readers -= 1;
-        self.grant_writer(wakers);
+    /// Makes `BLOCKED` equal `writer || writers_waiting > 0` again.
+    fn sync_blocked(&self, count: &AtomicUsize) {
+        if self.writer || self.writers_waiting > 0 {
+            count.fetch_or(BLOCKED, Ordering::AcqRel);
+        } else {
+            count.fetch_and(!BLOCKED, Ordering::Release);
+        }
     }
 
-    fn write_unlock(&mut self, wakers: &mut Vec<Waker>) {
+    /// A reader holding the lock leaves, under the state lock.
+    fn read_unlock(&mut self, count: &AtomicUsize, wakers: &mut Vec<Waker>) {
+        count.fetch_sub(1, Ordering::Release);
+        self.grant_writer(count, wakers);
+    }
+
+    fn write_unlock(&mut self, count: &AtomicUsize, wakers: &mut Vec<Waker>) {
         self.writer = false;
-        self.grant_readers(wakers);
-        self.grant_writer(wakers);
+        self.grant_readers(count, wakers);
+        self.grant_writer(count, wakers);
+        self.sync_blocked(count);
     }
 }
 
@@ -120,8 +158,8 @@ impl<T> RwMutex<T> {
     /// ```
     pub fn new(value: T) -> Self {
         RwMutex {
+            count: AtomicUsize::new(0),
             state: Mutex::new(State {
-                readers: 0,
                 writer: false,
                 writers_waiting: 0,
                 readq: WaitQueue::new(),
@@ -191,12 +229,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert!(rw.try_read().is_some());
     /// ```
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        let mut st = lock(&self.state);
-        if st.writer || st.writers_waiting > 0 {
-            return None;
-        }
-        st.readers += 1;
-        Some(self.read_guard())
+        self.try_read_fast().then(|| self.read_guard())
     }
 
     /// Exclusive access if the lock is free now.
@@ -210,7 +243,12 @@ impl<T: ?Sized> RwMutex<T> {
     /// ```
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
         let mut st = lock(&self.state);
-        if st.writer || st.readers > 0 {
+        // Free means: no reader, no writer, nobody waiting (`count == 0`).
+        if self
+            .count
+            .compare_exchange(0, BLOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             return None;
         }
         st.writer = true;
@@ -242,10 +280,40 @@ impl<T: ?Sized> RwMutex<T> {
         }
     }
 
-    fn with_state(&self, f: impl FnOnce(&mut State, &mut Vec<Waker>)) {
+    /// Runs `f` under the state lock, then wakes what it collected and
+    /// drops what it returned (a removed waiter) after the lock is released.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State, &AtomicUsize, &mut Vec<Waker>) -> R) {
         let mut wakers = Vec::new();
-        f(&mut lock(&self.state), &mut wakers);
+        let removed = f(&mut lock(&self.state), &self.count, &mut wakers);
+        drop(removed);
         wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Takes a read lock without the state lock if no writer holds or
+    /// waits for it (Go's `RLock` fast path).
+    fn try_read_fast(&self) -> bool {
+        let mut s = self.count.load(Ordering::Relaxed);
+        loop {
+            if s & BLOCKED != 0 {
+                return false;
+            }
+            match self
+                .count
+                .compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Releases a read lock (Go's `RUnlock`): one atomic decrement, plus the
+    /// state lock only for the last reader a waiting writer needs gone.
+    fn read_unlock(&self) {
+        let prev = self.count.fetch_sub(1, Ordering::Release);
+        if prev & BLOCKED != 0 && prev & READERS == 1 {
+            self.with_state(|st, count, wakers| st.grant_writer(count, wakers));
+        }
     }
 }
 
@@ -280,11 +348,13 @@ pub struct Write<'a, T: ?Sized> {
 }
 
 /// Polls a queued waiter: `None` if not queued, `Some(true)` once granted
-/// (and removed), `Some(false)` while still waiting.
+/// (and removed), `Some(false)` while still waiting — then `stale` gets the
+/// replaced waker, to be dropped after the lock is released.
 fn poll_granted(
     q: &mut WaitQueue<Waiter>,
     key: &mut Option<usize>,
     cx: &Context<'_>,
+    stale: &mut Option<Waker>,
 ) -> Option<bool> {
     let k = (*key)?;
     let w = q.get_mut(k);
@@ -293,9 +363,7 @@ fn poll_granted(
         *key = None;
         return Some(true);
     }
-    if !w.waker.will_wake(cx.waker()) {
-        w.waker = cx.waker().clone();
-    }
+    *stale = refresh_waker(&mut w.waker, cx.waker());
     Some(false)
 }
 
@@ -305,14 +373,23 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        if this.key.is_none() && this.rw.try_read_fast() {
+            coop.made_progress();
+            return Poll::Ready(this.rw.read_guard());
+        }
+        // Declared before the guard, so dropped after it.
+        let mut stale = None;
         let mut st = lock(&this.rw.state);
-        match poll_granted(&mut st.readq, &mut this.key, cx) {
+        match poll_granted(&mut st.readq, &mut this.key, cx, &mut stale) {
             Some(true) => {}
             Some(false) => {
                 set_wait_reason(WaitReason::RwMutexRLock);
                 return Poll::Pending;
             }
-            None if !st.writer && st.writers_waiting == 0 => st.readers += 1,
+            // The writer left meanwhile (`BLOCKED` is clear under the lock).
+            None if !st.writer && st.writers_waiting == 0 => {
+                this.rw.count.fetch_add(1, Ordering::Acquire);
+            }
             None => {
                 this.key = Some(st.readq.push_back(Waiter {
                     waker: cx.waker().clone(),
@@ -333,22 +410,34 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        let mut stale = None;
         let mut st = lock(&this.rw.state);
-        match poll_granted(&mut st.writeq, &mut this.key, cx) {
+        match poll_granted(&mut st.writeq, &mut this.key, cx, &mut stale) {
             Some(true) => {}
             Some(false) => {
                 set_wait_reason(WaitReason::RwMutexLock);
                 return Poll::Pending;
             }
-            None if !st.writer && st.readers == 0 && st.writers_waiting == 0 => st.writer = true,
             None => {
-                st.writers_waiting += 1;
-                this.key = Some(st.writeq.push_back(Waiter {
-                    waker: cx.waker().clone(),
-                    granted: false,
-                }));
-                set_wait_reason(WaitReason::RwMutexLock);
-                return Poll::Pending;
+                // With no writer holding or waiting, set `BLOCKED`: from now
+                // on no reader can join, and if none was counted the lock is
+                // ours. Otherwise `BLOCKED` stays set (by us or the writers
+                // ahead) and we queue: the last reader to leave, or the
+                // writer ahead, hands us the lock.
+                let free = !st.writer
+                    && st.writers_waiting == 0
+                    && this.rw.count.fetch_or(BLOCKED, Ordering::AcqRel) & READERS == 0;
+                if free {
+                    st.writer = true;
+                } else {
+                    st.writers_waiting += 1;
+                    this.key = Some(st.writeq.push_back(Waiter {
+                        waker: cx.waker().clone(),
+                        granted: false,
+                    }));
+                    set_wait_reason(WaitReason::RwMutexLock);
+                    return Poll::Pending;
+                }
             }
         }
         coop.made_progress();
@@ -359,10 +448,12 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
 impl<T: ?Sized> Drop for Read<'_, T> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
-        self.rw.with_state(|st, wakers| {
-            if st.readq.remove(k).granted {
-                st.read_unlock(wakers);
+        self.rw.with_state(|st, count, wakers| {
+            let w = st.readq.remove(k);
+            if w.granted {
+                st.read_unlock(count, wakers);
             }
+            w
         });
     }
 }
@@ -370,23 +461,27 @@ impl<T: ?Sized> Drop for Read<'_, T> {
 impl<T: ?Sized> Drop for Write<'_, T> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
-        self.rw.with_state(|st, wakers| {
-            if st.writeq.remove(k).granted {
-                st.write_unlock(wakers);
+        self.rw.with_state(|st, count, wakers| {
+            let w = st.writeq.remove(k);
+            if w.granted {
+                st.write_unlock(count, wakers);
             } else {
                 st.writers_waiting -= 1;
                 if st.writers_waiting == 0 && !st.writer {
                     // The readers were only waiting for this writer.
-                    st.grant_readers(wakers);
+                    st.grant_readers(count, wakers);
                 }
+                st.grant_writer(count, wakers);
+                st.sync_blocked(count);
             }
+            w
         });
     }
 }
 
 impl<T: ?Sized> Drop for RwMutexReadGuard<'_, T> {
     fn drop(&mut self) {
-        self.rw.with_state(State::read_unlock);
+        self.rw.read_unlock();
     }
 }
 
@@ -400,8 +495,10 @@ impl<T: ?Sized> Deref for RwMutexReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: while a read guard exists `readers > 0`, so no writer holds
-        // the lock and nobody has `&mut T`.
+        // SAFETY: while a read guard exists it is counted in `count`'s
+        // reader bits; a writer is granted only when those are zero with
+        // `BLOCKED` set (so none can be added), so no writer holds the lock
+        // and nobody has `&mut T`.
         unsafe { &*self.rw.data.get() }
     }
 }
@@ -410,8 +507,9 @@ impl<T: ?Sized> Deref for RwMutexWriteGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: while a write guard exists `writer` is set and `readers`
-        // is zero: this guard is the only access.
+        // SAFETY: while a write guard exists `writer` and `BLOCKED` are set
+        // and the reader count is zero (readers queue instead of counting
+        // themselves in): this guard is the only access.
         unsafe { &*self.rw.data.get() }
     }
 }
@@ -428,7 +526,7 @@ impl<T: ?Sized> fmt::Debug for RwMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = lock(&self.state);
         f.debug_struct("RwMutex")
-            .field("readers", &st.readers)
+            .field("readers", &(self.count.load(Ordering::Relaxed) & READERS))
             .field("writer", &st.writer)
             .field("writers_waiting", &st.writers_waiting)
             .finish_non_exhaustive()

@@ -21,6 +21,7 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
+use crate::mutex::refresh_waker;
 use crate::primitives::{lock, Mutex};
 use crate::waitq::WaitQueue;
 
@@ -230,14 +231,16 @@ impl<'a> Future for Acquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        // Declared before the guard, so dropped after it.
+        let stale;
         let mut st = lock(&this.sem.state);
         match this.key {
             Some(k) => {
                 let w = st.queue.get_mut(k);
                 if !w.granted {
-                    if !w.waker.will_wake(cx.waker()) {
-                        w.waker = cx.waker().clone();
-                    }
+                    stale = refresh_waker(&mut w.waker, cx.waker());
+                    drop(st);
+                    drop(stale);
                     set_wait_reason(WaitReason::SemAcquire);
                     return Poll::Pending;
                 }
@@ -267,14 +270,16 @@ impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(k) = self.key else { return };
         let mut wakers = Vec::new();
-        {
+        let w = {
             let mut st = lock(&self.sem.state);
             let w = st.queue.remove(k);
             if w.granted {
                 st.permits += w.need;
             }
             st.grant(&mut wakers);
-        }
+            w
+        };
+        drop(w);
         wakers.into_iter().for_each(Waker::wake);
     }
 }

@@ -15,6 +15,7 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
+use crate::mutex::refresh_waker;
 use crate::primitives::{lock, Arc, Mutex};
 use crate::waitq::WaitQueue;
 
@@ -162,13 +163,15 @@ impl Future for Wait<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let coop = ready!(poll_proceed(cx));
+        // Declared before the guard, so dropped after it.
+        let stale;
         let mut st = lock(&this.wg.inner);
         if let Some(k) = this.key {
             let w = st.waiters.get_mut(k);
             if !w.released {
-                if !w.waker.will_wake(cx.waker()) {
-                    w.waker = cx.waker().clone();
-                }
+                stale = refresh_waker(&mut w.waker, cx.waker());
+                drop(st);
+                drop(stale);
                 set_wait_reason(WaitReason::WaitGroupWait);
                 return Poll::Pending;
             }
@@ -190,7 +193,9 @@ impl Future for Wait<'_> {
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            lock(&self.wg.inner).waiters.remove(k);
+            // The statement ends (releasing the lock) before `w` is dropped.
+            let w = lock(&self.wg.inner).waiters.remove(k);
+            drop(w);
         }
     }
 }

@@ -340,6 +340,55 @@ fn value_handed_to_dropped_recv_goes_back_to_front_of_buffer() {
 }
 
 #[test]
+fn no_receiver_sees_closed_while_a_value_sent_before_the_close_may_come_back() {
+    // A value handed to a receive that has not returned it yet is still
+    // part of the channel: if that receive is dropped, the value comes
+    // back. Until it is collected or given back, the channel is closed but
+    // not drained, so nobody may be told `None` — a consumer that stopped
+    // on `None` would never see the value, and it would be lost.
+    let (tx, rx) = chan::<u32>(0);
+    let rx2 = rx.clone();
+    let mut holder = Box::pin(rx.recv());
+    assert!(poll_once(holder.as_mut(), Waker::noop()).is_pending());
+    tx.try_send(7).unwrap(); // handed to `holder`
+    let (woken, waker) = CountingWaker::new();
+    let mut early = Box::pin(rx2.recv());
+    assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+    drop(tx); // closed, with 7 on its way
+    assert_eq!(
+        rx2.try_recv(),
+        Err(TryRecvError::Empty),
+        "closed but not drained: 7 may still come back"
+    );
+    assert!(poll_once(early.as_mut(), &waker).is_pending());
+    drop(holder); // gives 7 back: the waiting receive gets it
+    assert_eq!(woken.count(), 1);
+    assert_eq!(poll_once(early.as_mut(), &waker), Poll::Ready(Some(7)));
+    assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
+
+    // The same, but the holder returns its value: then the waiting receive
+    // learns that the channel is closed and drained.
+    let (tx, rx) = chan::<u32>(0);
+    let mut holder = Box::pin(rx.recv());
+    assert!(poll_once(holder.as_mut(), Waker::noop()).is_pending());
+    tx.try_send(8).unwrap();
+    tx.close().unwrap();
+    let (woken, waker) = CountingWaker::new();
+    let mut late = Box::pin(rx.recv());
+    assert!(poll_once(late.as_mut(), &waker).is_pending());
+    assert_eq!(
+        poll_once(holder.as_mut(), Waker::noop()),
+        Poll::Ready(Some(8))
+    );
+    assert_eq!(
+        woken.count(),
+        1,
+        "the last value collected: closed and drained"
+    );
+    assert_eq!(poll_once(late.as_mut(), &waker), Poll::Ready(None));
+}
+
+#[test]
 fn cancelled_operations_lose_and_duplicate_nothing_when_counted() {
     // Many receivers register, some are dropped after being handed a value,
     // some before; every sent value is received exactly once in the end.
@@ -448,6 +497,43 @@ fn receiver_is_a_stream_that_ends_when_closed_and_drained() {
     drop(tx);
     assert_eq!(rx.as_mut().poll_next(&mut cx), Poll::Ready(Some(2)));
     assert_eq!(rx.as_mut().poll_next(&mut cx), Poll::Ready(None));
+}
+
+#[test]
+fn an_abandoned_stream_poll_holds_no_value_back_from_other_receivers() {
+    // `rx.next()` polled once and dropped (as a losing `select!` branch
+    // does) while the Receiver is kept: its registration must not take the
+    // next value away from a receiver that is actually waiting, nor keep a
+    // value out of reach of later receives.
+    let (tx, rx) = chan::<u32>(0);
+    let mut streamer = pin!(rx.clone());
+    let (stream_woken, stream_waker) = CountingWaker::new();
+    let mut scx = std::task::Context::from_waker(&stream_waker);
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    let (woken, waker) = CountingWaker::new();
+    let mut waiting = Box::pin(rx.recv());
+    assert!(poll_once(waiting.as_mut(), &waker).is_pending());
+    tx.try_send(1).unwrap();
+    assert_eq!(woken.count(), 1, "the waiting receive got the value");
+    assert_eq!(poll_once(waiting.as_mut(), &waker), Poll::Ready(Some(1)));
+
+    // Nobody else waits: the stream is woken, and the value stays in the
+    // channel for whoever receives first.
+    tx.try_send(2).unwrap();
+    assert_eq!(stream_woken.count(), 1);
+    assert_eq!(rx.try_recv(), Ok(2));
+    // The stream, polled again, just waits for the next value.
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    tx.try_send(3).unwrap();
+    assert_eq!(streamer.as_mut().poll_next(&mut scx), Poll::Ready(Some(3)));
+
+    // An abandoned registration does not hold the channel open after close.
+    assert!(streamer.as_mut().poll_next(&mut scx).is_pending());
+    tx.try_send(4).unwrap();
+    drop(tx);
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(streamer.as_mut().poll_next(&mut scx), Poll::Ready(None));
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use common::Executor;
+use futures_core::Stream;
 use gort_sync::{chan, select, Receiver};
 
 const PRODUCERS: u64 = 8;
@@ -107,6 +108,49 @@ fn eight_producers_eight_consumers_unbuffered_tasks_every_value_once() {
 #[test]
 fn eight_producers_eight_consumers_buffered_tasks_every_value_once() {
     mpmc_tasks(64);
+}
+
+#[test]
+fn stream_and_recv_consumers_together_receive_every_value_once() {
+    // Half the consumers receive through `Stream::poll_next` (notify-only
+    // registrations), half through `recv()`; unbuffered and buffered.
+    const PER: u64 = if cfg!(miri) { 20 } else { 20_000 };
+    for cap in [0, 8] {
+        let exec = Executor::new(4);
+        let (tx, rx) = chan::<u64>(cap);
+        let got = Arc::new(Mutex::new(Vec::new()));
+        for p in 0..PRODUCERS {
+            let tx = tx.clone();
+            exec.spawn(async move {
+                for i in 0..PER {
+                    tx.send(p * PER + i).await.unwrap();
+                }
+            });
+        }
+        drop(tx);
+        for c in 0..CONSUMERS {
+            let mut rx = rx.clone();
+            let got = got.clone();
+            exec.spawn(async move {
+                let mut mine = Vec::new();
+                if c % 2 == 0 {
+                    while let Some(v) =
+                        std::future::poll_fn(|cx| Pin::new(&mut rx).poll_next(cx)).await
+                    {
+                        mine.push(v);
+                    }
+                } else {
+                    while let Some(v) = rx.recv().await {
+                        mine.push(v);
+                    }
+                }
+                got.lock().unwrap().extend(mine);
+            });
+        }
+        drop(rx);
+        exec.wait_idle();
+        assert_each_exactly_once(&got.lock().unwrap(), PRODUCERS * PER);
+    }
 }
 
 /// A tiny xorshift for the tests' own random decisions.

@@ -16,7 +16,12 @@
 //!   (see *Cancellation*), which may push `buf` one value over per dropped
 //!   receive. Senders never add to a buffer that is at or over `cap`.
 //! - If `buf` is non-empty, no receive waiter that could be completed is
-//!   linked in `recvq` (a sender hands its value to such a waiter instead).
+//!   linked in `recvq` (a sender hands its value to such a waiter instead,
+//!   and a value buffered while streams wait unlinks and wakes them).
+//! - `in_flight` counts the receive waiters holding a value they have not
+//!   returned yet (`RecvSlot::Received`). A closed channel is *drained* only
+//!   when `buf` is empty and `in_flight` is zero: until then no receive is
+//!   told `None`, because a dropped receive may still give its value back.
 //! - Every waiter linked in a queue is still waiting; a waiter that was
 //!   completed, closed, or skipped because its select committed another case
 //!   is unlinked at that moment and stays in the slab until its future
@@ -45,18 +50,32 @@
 //!   on an unbuffered channel), so the next receive gets it first. Nothing is
 //!   lost and nothing is delivered twice; the sender of that value had
 //!   already been told it was received, which is true of the channel as a
-//!   whole.
+//!   whole. For the same reason a closed channel with values in flight is
+//!   not yet drained: receives wait (instead of getting `None`) until every
+//!   such value has been returned by its receive or given back — otherwise
+//!   a consumer that stops at `None` would never see a value given back
+//!   after it, and the value would be lost.
 //! - Last sender dropped: the channel is closed (Go would leak the blocked
 //!   receivers instead). Last receiver dropped: nobody can ever receive, so
 //!   buffered values are dropped and every send, waiting or future, fails
 //!   with the value given back, instead of blocking forever.
 //! - Waiters live in a slab owned by the lock, not in Go's per-goroutine
 //!   `sudog`s; a blocked operation costs one slot, reused afterwards.
+//! - Streams. A `recv` future or a select case is dropped when its caller
+//!   loses interest, so its waiter can take a value (it gives it back if
+//!   dropped). `Receiver`'s `Stream::poll_next` cannot know: its
+//!   registration lives in the `Receiver` and outlives an abandoned
+//!   `next()`. So a stream waits as a *notify-only* waiter
+//!   (`RecvSlot::Polling`): senders hand values to the other receivers
+//!   first; when only streams wait, the value is buffered (past `cap` if
+//!   need be, as a put-back value is) and every waiting stream is woken to
+//!   come and take it — or whoever receives first does. An abandoned
+//!   registration thus holds no value back from anyone.
 
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
 
-use crate::primitives::{lock, Arc, Mutex, MutexGuard};
+use crate::primitives::{lock, Mutex, MutexGuard};
 use crate::select::token::{try_win_pair, Claim, SelectRef};
 use crate::select::SelectCtx;
 use crate::waitq::WaitQueue;
@@ -78,6 +97,10 @@ pub(crate) struct State<T> {
     senders: usize,
     /// Live `Receiver` handles; `receivers_gone` is set when it reaches zero.
     receivers: usize,
+    /// Receive waiters holding a value not yet returned by their future
+    /// (`RecvSlot::Received`): set when a value is handed over, cleared when
+    /// the future returns it or is dropped (and gives it back).
+    in_flight: usize,
     recvq: WaitQueue<Waiter<RecvSlot<T>>>,
     sendq: WaitQueue<Waiter<SendSlot<T>>>,
 }
@@ -92,7 +115,12 @@ pub(crate) struct Waiter<S> {
 
 /// Where a blocked receive gets its result.
 pub(crate) enum RecvSlot<T> {
+    /// A `recv` future or select case, waiting to be handed a value.
     Waiting,
+    /// A stream's registration: notify-only, never handed a value.
+    Polling,
+    /// A stream's registration that was told to try again.
+    Notified,
     Received(T),
     Closed,
 }
@@ -121,6 +149,24 @@ enum Dequeued {
     Empty,
 }
 
+/// Whether a linked waiter can be handed a value (or have its value taken)
+/// by a counterpart.
+trait Slot {
+    fn takes_values(&self) -> bool;
+}
+
+impl<T> Slot for RecvSlot<T> {
+    fn takes_values(&self) -> bool {
+        !matches!(self, RecvSlot::Polling)
+    }
+}
+
+impl<T> Slot for SendSlot<T> {
+    fn takes_values(&self) -> bool {
+        true
+    }
+}
+
 /// Wakers collected under the lock and woken after it is released.
 pub(crate) struct WakeList {
     inline: [Option<Waker>; 2],
@@ -143,6 +189,10 @@ impl WakeList {
     }
 
     fn wake_all(self) {
+        // Most operations wake nobody: skip building the iterator.
+        if self.inline[0].is_none() {
+            return;
+        }
         for w in self.inline.into_iter().flatten().chain(self.more) {
             w.wake();
         }
@@ -157,11 +207,15 @@ fn take_waker<S>(w: &mut Waiter<S>) -> Waker {
 /// select tokens involved (Go's `waitq.dequeue`). Waiters whose select
 /// committed another case are unlinked on the way. A select never matches
 /// its own waiter (possible when it has a send and a receive case on one
-/// channel): that waiter is passed over and stays linked.
-fn dequeue<S>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Dequeued {
+/// channel), nor is a stream's notify-only waiter handed a value: those are
+/// passed over and stay linked.
+fn dequeue<S: Slot>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Dequeued {
     let mut cur = q.head();
     while let Some(k) = cur {
         cur = q.next(k);
+        if !q.get(k).slot.takes_values() {
+            continue;
+        }
         let claim = match (&q.get(k).sel, me) {
             (None, None) => Claim::Won,
             (None, Some(me)) => {
@@ -178,7 +232,7 @@ fn dequeue<S>(q: &mut WaitQueue<Waiter<S>>, me: Option<&SelectCtx<'_>>) -> Deque
                     Claim::PeerLost
                 }
             }
-            (Some(peer), Some(me)) if Arc::ptr_eq(&peer.token, me.token) => continue,
+            (Some(peer), Some(me)) if std::ptr::eq(&*peer.token, me.token) => continue,
             (Some(peer), Some(me)) => try_win_pair(me.token, me.case, &peer.token, peer.case),
         };
         match claim {
@@ -239,13 +293,14 @@ impl<T> State<T> {
             Dequeued::MeLost => return Attempt::Lost(()),
             Dequeued::Empty => {}
         }
-        if self.closed {
+        if self.closed && self.in_flight == 0 {
             return if win(me) {
                 Attempt::Done(None)
             } else {
                 Attempt::Lost(())
             };
         }
+        // Open, or closed with a value in flight that may come back.
         Attempt::Blocked(())
     }
 
@@ -269,35 +324,83 @@ impl<T> State<T> {
                 let w = self.recvq.get_mut(k);
                 w.slot = RecvSlot::Received(v);
                 wakes.push(take_waker(w));
+                self.in_flight += 1;
                 return Attempt::Done(Ok(()));
             }
             Dequeued::MeLost => return Attempt::Lost(v),
             Dequeued::Empty => {}
         }
-        if self.buf.len() < cap {
+        // Nobody can be handed the value: buffer it if there is room, or
+        // past `cap` if a stream waits for one (the stream is woken to take
+        // it; see *Streams*).
+        if self.buf.len() < cap || self.has_waiting_streams() {
             if !win(me) {
                 return Attempt::Lost(v);
             }
             self.buf.push_back(v);
+            self.notify_streams(wakes);
             return Attempt::Done(Ok(()));
         }
         Attempt::Blocked(v)
     }
 
-    /// Completes every waiter whose select (if any) can still commit: the
-    /// receivers with `None`, the senders with their value back. Go's
-    /// `closechan` loop.
-    fn release_waiters(&mut self, receivers: bool, wakes: &mut WakeList) {
-        if receivers {
-            while let Some(k) = self.recvq.head() {
+    fn has_waiting_streams(&self) -> bool {
+        let mut cur = self.recvq.head();
+        while let Some(k) = cur {
+            if let RecvSlot::Polling = self.recvq.get(k).slot {
+                return true;
+            }
+            cur = self.recvq.next(k);
+        }
+        false
+    }
+
+    /// Tells every waiting stream to try again: a value was buffered.
+    fn notify_streams(&mut self, wakes: &mut WakeList) {
+        let mut cur = self.recvq.head();
+        while let Some(k) = cur {
+            cur = self.recvq.next(k);
+            let w = self.recvq.get_mut(k);
+            if let RecvSlot::Polling = w.slot {
+                w.slot = RecvSlot::Notified;
+                wakes.push(take_waker(w));
                 self.recvq.unlink(k);
-                let w = self.recvq.get_mut(k);
-                if w.sel.as_ref().is_none_or(SelectRef::try_win) {
-                    w.slot = RecvSlot::Closed;
-                    wakes.push(take_waker(w));
-                }
             }
         }
+    }
+
+    /// Closes the channel: Go's `closechan` loop. Every blocked sender gets
+    /// its value back; blocked receivers get `None` unless a value is still
+    /// in flight (then the last one collected, or a value given back,
+    /// releases them).
+    fn close(&mut self, wakes: &mut WakeList) {
+        self.closed = true;
+        self.release_senders(wakes);
+        self.release_receivers_if_drained(wakes);
+    }
+
+    /// Completes every blocked receive (whose select, if any, can still
+    /// commit) with `None`, if the channel is closed and drained.
+    fn release_receivers_if_drained(&mut self, wakes: &mut WakeList) {
+        if !self.closed || self.in_flight > 0 || !self.buf.is_empty() {
+            return;
+        }
+        while let Some(k) = self.recvq.head() {
+            self.recvq.unlink(k);
+            let w = self.recvq.get_mut(k);
+            if let RecvSlot::Polling = w.slot {
+                w.slot = RecvSlot::Notified;
+                wakes.push(take_waker(w));
+            } else if w.sel.as_ref().is_none_or(SelectRef::try_win) {
+                w.slot = RecvSlot::Closed;
+                wakes.push(take_waker(w));
+            }
+        }
+    }
+
+    /// Completes every blocked send (whose select, if any, can still
+    /// commit) with its value back.
+    fn release_senders(&mut self, wakes: &mut WakeList) {
         while let Some(k) = self.sendq.head() {
             self.sendq.unlink(k);
             let w = self.sendq.get_mut(k);
@@ -312,15 +415,20 @@ impl<T> State<T> {
     }
 
     /// Gives a value taken by a dropped receive back to the channel: to the
-    /// next receiver that can take it, else to the front of the buffer.
+    /// next receiver that can take it, else to the front of the buffer (and
+    /// waiting streams are told).
     fn put_back(&mut self, v: T, wakes: &mut WakeList) {
         match dequeue(&mut self.recvq, None) {
             Dequeued::Found(k) => {
                 let w = self.recvq.get_mut(k);
                 w.slot = RecvSlot::Received(v);
                 wakes.push(take_waker(w));
+                self.in_flight += 1;
             }
-            Dequeued::MeLost | Dequeued::Empty => self.buf.push_front(v),
+            Dequeued::MeLost | Dequeued::Empty => {
+                self.buf.push_front(v);
+                self.notify_streams(wakes);
+            }
         }
     }
 }
@@ -338,10 +446,10 @@ fn register<S>(
     })
 }
 
-fn refresh_waker<S>(w: &mut Waiter<S>, waker: &Waker) {
-    if !w.waker.will_wake(waker) {
-        w.waker = waker.clone();
-    }
+/// Replaces a waiter's waker if it changed, returning the old one: the
+/// caller drops it after releasing the lock (a waker's drop may re-enter).
+fn refresh_waker<S>(w: &mut Waiter<S>, waker: &Waker) -> Option<Waker> {
+    (!w.waker.will_wake(waker)).then(|| std::mem::replace(&mut w.waker, waker.clone()))
 }
 
 impl<T> Chan<T> {
@@ -353,6 +461,7 @@ impl<T> Chan<T> {
                 receivers_gone: false,
                 senders: 1,
                 receivers: 1,
+                in_flight: 0,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
@@ -381,26 +490,42 @@ impl<T> Chan<T> {
     ///
     /// `me` is the select context when the receive is a select case; a
     /// select case only registers a waiter when `me.register` is set.
+    /// `stream` registers a notify-only waiter (see *Streams*).
     pub(crate) fn poll_recv(
         &self,
         waker: &Waker,
         key: &mut Option<usize>,
         me: Option<&SelectCtx<'_>>,
+        stream: bool,
     ) -> Poll<Option<T>> {
         let mut wakes = WakeList::new();
+        // Declared before the guard, so dropped after it.
+        let stale;
         let mut st = self.lock();
         if let Some(k) = *key {
             let w = st.recvq.get_mut(k);
-            if let RecvSlot::Waiting = w.slot {
-                refresh_waker(w, waker);
+            if let RecvSlot::Waiting | RecvSlot::Polling = w.slot {
+                stale = refresh_waker(w, waker);
+                drop(st);
+                drop(stale);
                 return Poll::Pending;
             }
             *key = None;
-            return Poll::Ready(match st.recvq.remove(k).slot {
-                RecvSlot::Received(v) => Some(v),
-                RecvSlot::Closed => None,
-                RecvSlot::Waiting => unreachable!(),
-            });
+            match st.recvq.remove(k).slot {
+                RecvSlot::Received(v) => {
+                    st.in_flight -= 1;
+                    // The last value in flight of a closed channel: the
+                    // receives that waited for it to settle get `None`.
+                    st.release_receivers_if_drained(&mut wakes);
+                    drop(st);
+                    wakes.wake_all();
+                    return Poll::Ready(Some(v));
+                }
+                RecvSlot::Closed => return Poll::Ready(None),
+                // A stream told to try again: it tries below, as a new receive.
+                RecvSlot::Notified => {}
+                RecvSlot::Waiting | RecvSlot::Polling => unreachable!(),
+            }
         }
         match st.try_recv(self.cap, me, &mut wakes) {
             Attempt::Done(v) => {
@@ -411,7 +536,12 @@ impl<T> Chan<T> {
             Attempt::Lost(()) => Poll::Pending,
             Attempt::Blocked(()) => {
                 if me.is_none_or(|m| m.register) {
-                    *key = Some(register(&mut st.recvq, waker, me, RecvSlot::Waiting));
+                    let slot = if stream {
+                        RecvSlot::Polling
+                    } else {
+                        RecvSlot::Waiting
+                    };
+                    *key = Some(register(&mut st.recvq, waker, me, slot));
                 }
                 Poll::Pending
             }
@@ -428,11 +558,14 @@ impl<T> Chan<T> {
         me: Option<&SelectCtx<'_>>,
     ) -> Poll<Result<(), T>> {
         let mut wakes = WakeList::new();
+        let stale;
         let mut st = self.lock();
         if let Some(k) = *key {
             let w = st.sendq.get_mut(k);
             if let SendSlot::Waiting(_) = w.slot {
-                refresh_waker(w, waker);
+                stale = refresh_waker(w, waker);
+                drop(st);
+                drop(stale);
                 return Poll::Pending;
             }
             *key = None;
@@ -490,15 +623,20 @@ impl<T> Chan<T> {
     }
 
     /// Removes a dropped receive's waiter, putting back a value it was
-    /// handed but never returned.
+    /// handed but never returned. The waiter (and its waker) is dropped
+    /// after the lock is released.
     pub(crate) fn cancel_recv(&self, key: usize) {
         let mut wakes = WakeList::new();
-        {
+        let waiter = {
             let mut st = self.lock();
-            if let RecvSlot::Received(v) = st.recvq.remove(key).slot {
+            let mut waiter = st.recvq.remove(key);
+            if let RecvSlot::Received(v) = std::mem::replace(&mut waiter.slot, RecvSlot::Closed) {
+                st.in_flight -= 1;
                 st.put_back(v, &mut wakes);
             }
-        }
+            waiter
+        };
+        drop(waiter);
         wakes.wake_all();
     }
 
@@ -517,8 +655,7 @@ impl<T> Chan<T> {
             if st.closed {
                 return false;
             }
-            st.closed = true;
-            st.release_waiters(true, &mut wakes);
+            st.close(&mut wakes);
         }
         wakes.wake_all();
         true
@@ -541,8 +678,7 @@ impl<T> Chan<T> {
             if st.senders > 0 || st.closed {
                 return;
             }
-            st.closed = true;
-            st.release_waiters(true, &mut wakes);
+            st.close(&mut wakes);
         }
         wakes.wake_all();
     }
@@ -558,7 +694,7 @@ impl<T> Chan<T> {
                 return;
             }
             st.receivers_gone = true;
-            st.release_waiters(false, &mut wakes);
+            st.release_senders(&mut wakes);
             std::mem::take(&mut st.buf)
         };
         wakes.wake_all();

@@ -33,7 +33,9 @@
 //! - Cancellation: dropping a pending `send` drops its value exactly once
 //!   without delivering it; a value already handed to a `recv` future that
 //!   is dropped before returning it goes to the next waiting receiver or
-//!   back to the front of the buffer.
+//!   back to the front of the buffer. While such a value is in flight, a
+//!   closed channel is not yet drained: receives wait for it rather than
+//!   return `None`, so a consumer that stops at `None` cannot miss it.
 
 mod core;
 
@@ -92,7 +94,11 @@ pub struct Sender<T> {
 /// (each value goes to exactly one receiver).
 ///
 /// Also a [`futures_core::Stream`] of the values, ending when the channel is
-/// closed and drained.
+/// closed and drained. A pending `poll_next` stays registered in the
+/// `Receiver` (a dropped `next()` cannot unregister it), so it only asks to
+/// be woken: senders serve `recv` futures and select cases first, and a
+/// value sent while only streams wait is buffered for whichever receiver
+/// comes first — an abandoned `next()` holds nothing back.
 pub struct Receiver<T> {
     /// `None` for a nil channel.
     chan: Option<Arc<Chan<T>>>,
@@ -534,7 +540,7 @@ impl<T> futures_core::Stream for Receiver<T> {
             return Poll::Pending;
         };
         let coop = ready!(poll_proceed(cx));
-        match chan.poll_recv(cx.waker(), &mut this.stream_key, None) {
+        match chan.poll_recv(cx.waker(), &mut this.stream_key, None, true) {
             Poll::Ready(v) => {
                 coop.made_progress();
                 Poll::Ready(v)
@@ -582,7 +588,7 @@ impl<T> Future for RecvFuture<'_, T> {
             return Poll::Pending;
         };
         let coop = ready!(poll_proceed(cx));
-        match chan.poll_recv(cx.waker(), &mut this.key, None) {
+        match chan.poll_recv(cx.waker(), &mut this.key, None, false) {
             Poll::Ready(v) => {
                 coop.made_progress();
                 this.done = true;
@@ -661,7 +667,9 @@ impl<T> SelectCase for RecvFuture<'_, T> {
     ) -> Poll<Option<T>> {
         let this = self.get_mut();
         match this.chan {
-            Some(chan) => chan.poll_recv(cx.waker(), &mut this.key, Some(ctx)),
+            // Pass 2 of a poll whose pass 1 just checked this waiter.
+            Some(_) if ctx.register && this.key.is_some() => Poll::Pending,
+            Some(chan) => chan.poll_recv(cx.waker(), &mut this.key, Some(ctx), false),
             None => Poll::Pending,
         }
     }
@@ -677,6 +685,8 @@ impl<T> SelectCase for SendFuture<'_, T> {
     ) -> Poll<Self::Output> {
         let this = self.get_mut();
         match this.chan {
+            // Pass 2 of a poll whose pass 1 just checked this waiter.
+            Some(_) if ctx.register && this.key.is_some() => Poll::Pending,
             Some(chan) => chan
                 .poll_send(cx.waker(), &mut this.key, &mut this.value, Some(ctx))
                 .map(|r| r.map_err(SendError)),

@@ -12,12 +12,17 @@
 //!    case's value, or the channel closed), finish that case.
 //! 3. Otherwise poll the cases in a fresh uniformly random order (Go's
 //!    `pollorder`, a Fisher–Yates shuffle with a per-thread wyrand) and
-//!    commit the first that can complete. A channel case that cannot complete
-//!    registers a waiter carrying this select's [`token::SelectToken`]
-//!    (Go's pass 2, enqueueing a `sudog` with `isSelect`) unless the select
-//!    has a `default`.
-//! 4. With `default` and nothing ready, take `default`; else park with wait
-//!    reason "select".
+//!    commit the first that can complete, registering nothing (Go's pass 1).
+//! 4. With `default` and nothing ready, take `default`. Otherwise go over
+//!    the channel cases again, in the same order, registering a waiter
+//!    carrying this select's [`token::SelectToken`] on each (Go's pass 2,
+//!    enqueueing a `sudog` with `isSelect`); a case that became ready in
+//!    between commits instead. Then park with wait reason "select".
+//!
+//! A select that finds a ready case in pass 1 — the common case under load
+//! — therefore registers nothing it would have to take down again, and
+//! never allocates: the token lives on the stack until pass 2 first
+//! registers a waiter, which is when peers can first see it.
 //!
 //! ## Invariants
 //! - Exactly one case commits: every commit, by us or by a peer on another
@@ -32,7 +37,11 @@
 //!   commit by becoming ready — but they too must win the token, so if a
 //!   channel case was committed by a peer in the same instant the channel
 //!   case is the one chosen and the arbitrary future's output is dropped, as
-//!   if the future had been cancelled a moment earlier.
+//!   if the future had been cancelled a moment earlier. That is harmless for
+//!   `sleep` or a `JoinHandle` (dropping one detaches the task), but a future
+//!   that took a value from elsewhere — `async { rx.recv().await }`,
+//!   `rx.next()` — loses that value. Only channel operations written
+//!   directly as cases (`rx.recv()`, `tx.send(v)`) are exactly-once.
 //!
 //! ## Departures from Go
 //! - Go locks every channel of the select at once (in address order) while it
@@ -61,10 +70,15 @@ pub const MAX_CASES: usize = 64;
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct SelectCtx<'a> {
-    pub(crate) token: &'a Arc<SelectToken>,
+    /// The select's token: on the stack until a waiter is first
+    /// registered, then the shared one.
+    pub(crate) token: &'a SelectToken,
+    /// The shared token, in pass 2 and once waiters exist (waiters hold a
+    /// reference to it).
+    pub(crate) shared: Option<&'a Arc<SelectToken>>,
     pub(crate) case: usize,
-    /// Whether a channel case that cannot complete should register a waiter
-    /// (false when the select has `default`: it will never park).
+    /// Pass 2: a channel case that cannot complete registers a waiter. In
+    /// pass 1 (and always with `default`) nothing is registered.
     pub(crate) register: bool,
 }
 
@@ -76,7 +90,10 @@ impl SelectCtx<'_> {
 
     pub(crate) fn to_ref(&self) -> SelectRef {
         SelectRef {
-            token: self.token.clone(),
+            token: self
+                .shared
+                .expect("select registers waiters only in pass 2")
+                .clone(),
             case: self.case,
         }
     }
@@ -115,7 +132,9 @@ impl<F: Future> SelectCase for FutureCase<F> {
         cx: &mut Context<'_>,
         ctx: &SelectCtx<'_>,
     ) -> Poll<F::Output> {
-        if ctx.token.decided().is_some() {
+        // Polled once per select poll, in pass 1 (it registered its own
+        // waker then); pass 2 only registers channel waiters.
+        if ctx.register || ctx.token.decided().is_some() {
             return Poll::Pending;
         }
         // SAFETY: `fut` is structurally pinned: `FutureCase` never moves it
@@ -132,7 +151,10 @@ impl<F: Future> SelectCase for FutureCase<F> {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Select {
-    token: Arc<SelectToken>,
+    /// Allocated when pass 2 first registers a waiter; until then each
+    /// poll's pass 1 uses a fresh token on the stack, which nobody else can
+    /// see (so it is as undecided as this one would be).
+    token: Option<Arc<SelectToken>>,
     cases: usize,
     has_default: bool,
 }
@@ -145,7 +167,7 @@ impl Select {
             "select! supports at most {MAX_CASES} cases"
         );
         Select {
-            token: Arc::new(SelectToken::new()),
+            token: None,
             cases,
             has_default,
         }
@@ -165,44 +187,64 @@ impl Select {
             return Poll::Pending;
         }
         let coop = ready!(poll_proceed(cx));
-        if self.token.decided().is_none() {
+        let local = SelectToken::new();
+        let decided = self.token.as_deref().and_then(SelectToken::decided);
+        if decided.is_none() {
             let mut order = [0u8; MAX_CASES];
             for (i, o) in order.iter_mut().enumerate().take(self.cases) {
                 *o = i as u8;
             }
             let order = &mut order[..self.cases];
             rand::shuffle(order);
-            for &i in order.iter() {
-                let ctx = SelectCtx {
-                    token: &self.token,
-                    case: usize::from(i),
-                    register: !self.has_default,
-                };
-                if poll_case(ctx.case, cx, &ctx).is_ready() {
-                    coop.made_progress();
-                    return Poll::Ready(Some(ctx.case));
+            let passes: &[bool] = if self.has_default {
+                &[false]
+            } else {
+                &[false, true]
+            };
+            for &register in passes {
+                if register && self.token.is_none() {
+                    self.token = Some(Arc::new(SelectToken::new()));
                 }
-                if self.token.decided().is_some() {
+                let token = self.token.as_deref().unwrap_or(&local);
+                for &i in order.iter() {
+                    let ctx = SelectCtx {
+                        token,
+                        shared: self.token.as_ref(),
+                        case: usize::from(i),
+                        register,
+                    };
+                    if poll_case(ctx.case, cx, &ctx).is_ready() {
+                        coop.made_progress();
+                        return Poll::Ready(Some(ctx.case));
+                    }
+                    if token.decided().is_some() {
+                        break;
+                    }
+                }
+                if token.decided().is_some() {
                     break;
                 }
             }
         }
-        if let Some(case) = self.token.decided() {
-            // A peer committed `case` (the select's own commits return above):
-            // the channel finished the operation under its lock before we
-            // could see the token, so the case is ready now.
-            let ctx = SelectCtx {
-                token: &self.token,
-                case,
-                register: false,
-            };
-            let done = poll_case(case, cx, &ctx);
-            debug_assert!(
-                done.is_ready(),
-                "select case {case} committed but not ready"
-            );
-            coop.made_progress();
-            return done.map(|()| Some(case));
+        if let Some(shared) = &self.token {
+            if let Some(case) = shared.decided() {
+                // A peer committed `case` (the select's own commits return
+                // above): the channel finished the operation under its lock
+                // before we could see the token, so the case is ready now.
+                let ctx = SelectCtx {
+                    token: shared,
+                    shared: Some(shared),
+                    case,
+                    register: false,
+                };
+                let done = poll_case(case, cx, &ctx);
+                debug_assert!(
+                    done.is_ready(),
+                    "select case {case} committed but not ready"
+                );
+                coop.made_progress();
+                return done.map(|()| Some(case));
+            }
         }
         if self.has_default {
             coop.made_progress();
