@@ -208,14 +208,22 @@ mod tests {
     #[test]
     fn memlimit_accepts_go_byte_suffixes() {
         assert_eq!(parse_memlimit(None).unwrap(), u64::MAX);
-        assert_eq!(parse_memlimit(Some(OsStr::new("1000000"))).unwrap(), 1_000_000);
+        assert_eq!(
+            parse_memlimit(Some(OsStr::new("1000000"))).unwrap(),
+            1_000_000
+        );
         assert_eq!(parse_memlimit(Some(OsStr::new("100B"))).unwrap(), 100);
         assert_eq!(parse_memlimit(Some(OsStr::new("3KiB"))).unwrap(), 3 << 10);
-        assert_eq!(parse_memlimit(Some(OsStr::new("512MiB"))).unwrap(), 512 << 20);
+        assert_eq!(
+            parse_memlimit(Some(OsStr::new("512MiB"))).unwrap(),
+            512 << 20
+        );
         assert_eq!(parse_memlimit(Some(OsStr::new("2GiB"))).unwrap(), 2 << 30);
         assert_eq!(parse_memlimit(Some(OsStr::new("1TiB"))).unwrap(), 1 << 40);
         for bad in ["", "MiB", "12MB", "1.5GiB", "-3", "99999999999TiB", "2 GiB"] {
-            let msg = parse_memlimit(Some(OsStr::new(bad))).unwrap_err().to_string();
+            let msg = parse_memlimit(Some(OsStr::new(bad)))
+                .unwrap_err()
+                .to_string();
             assert!(msg.contains("GORT_MEMLIMIT"), "{msg}");
             assert!(msg.contains(&format!("{bad:?}")), "{msg}");
         }

@@ -18,15 +18,19 @@ struct Queue {
     jobs: VecDeque<Finalizer>,
     /// Finalizers queued and not finished (queued + running).
     pending: usize,
-    started: bool,
+    /// A finalizer thread is running (it clears this when it exits).
+    running: bool,
+    /// The last thread started, for `wait` to join.
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 static QUEUE: Mutex<Queue> = Mutex::new(Queue {
     jobs: VecDeque::new(),
     pending: 0,
-    started: false,
+    running: false,
+    thread: None,
 });
-/// Signals the finalizer thread (new jobs) and `wait` (pending reached 0).
+/// Signals `wait`: the finalizer thread exited.
 static CHANGED: Condvar = Condvar::new();
 
 /// Hands a cycle's finalizers to the finalizer thread.
@@ -37,17 +41,20 @@ pub(crate) fn queue(fs: Vec<Finalizer>) {
     let mut q = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
     q.pending += fs.len();
     q.jobs.extend(fs);
-    if !q.started {
-        q.started = true;
-        std::thread::Builder::new()
-            .name("gort-finalizer".into())
-            .spawn(run_finq)
-            .expect("gort::gc: cannot start the finalizer thread");
+    if !q.running {
+        q.running = true;
+        // A previous thread, if any, has stopped taking jobs; its handle is
+        // dropped (detached) as it returns.
+        q.thread = Some(
+            std::thread::Builder::new()
+                .name("gort-finalizer".into())
+                .spawn(run_finq)
+                .expect("gort::gc: cannot start the finalizer thread"),
+        );
     }
-    CHANGED.notify_all();
 }
 
-/// Go's `runfinq`: runs queued finalizers forever.
+/// Go's `runfinq`: runs queued finalizers until the queue is empty.
 fn run_finq() {
     let mut q = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
@@ -59,19 +66,28 @@ fn run_finq() {
                 }
                 q = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
                 q.pending -= 1;
-                if q.pending == 0 {
-                    CHANGED.notify_all();
-                }
             }
-            None => q = CHANGED.wait(q).unwrap_or_else(PoisonError::into_inner),
+            None => {
+                q.running = false;
+                CHANGED.notify_all();
+                return;
+            }
         }
     }
 }
 
-/// Blocks until every finalizer queued so far has run.
+/// Blocks until every finalizer queued so far has run and the finalizer
+/// thread has exited.
 pub(crate) fn wait() {
     let mut q = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    while q.pending > 0 {
+    while q.pending > 0 || q.running {
         q = CHANGED.wait(q).unwrap_or_else(PoisonError::into_inner);
+    }
+    let thread = q.thread.take();
+    drop(q);
+    if let Some(t) = thread {
+        // It has cleared `running`, so it is returning; it cannot panic
+        // (finalizer panics are caught).
+        let _ = t.join();
     }
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::io;
 use std::ptr::NonNull;
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+#[cfg(not(miri))]
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::finalizer::{self, Finalizer};
 use super::ptr::{new_header, Erased, GcBox};
@@ -171,8 +173,10 @@ impl Heap {
 
     pub(crate) fn set_finalizer(&self, obj: NonNull<Erased>, f: Finalizer) {
         let mut st = self.write();
-        st.finalizers
-            .insert(obj.as_ptr() as *const () as usize, (ObjPtr(obj), OnlyOwned(f)));
+        st.finalizers.insert(
+            obj.as_ptr() as *const () as usize,
+            (ObjPtr(obj), OnlyOwned(f)),
+        );
     }
 
     /// `runtime.GC`: a full cycle now.
@@ -201,7 +205,7 @@ impl Heap {
             // SAFETY: every object in the list is live.
             let h = unsafe { &(*obj.0.as_ptr()).header };
             if h.roots.load(std::sync::atomic::Ordering::Acquire) > 0 {
-                tracer.mark(obj.0);
+                tracer.mark_erased(obj.0);
             }
         }
         tracer.drain();
@@ -223,7 +227,7 @@ impl Heap {
                 unsafe { &(*p.0.as_ptr()).header }
                     .roots
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracer.mark(p.0);
+                tracer.mark_erased(p.0);
                 queued.push(f.0);
             }
         }
@@ -254,9 +258,7 @@ impl Heap {
             st.num_forced_gc += 1;
         }
         st.pause_total_ns += pause;
-        st.last_gc = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        st.last_gc = self.unix_now_ns();
         let (num_gc, after, goal) = (st.num_gc, st.heap_alloc, st.next_gc);
         drop(st);
 
@@ -288,6 +290,19 @@ impl Heap {
                 },
             );
         }
+    }
+
+    /// Nanoseconds since the UNIX epoch (`MemStats::last_gc`). Under Miri,
+    /// whose isolation has no wall clock, nanoseconds since the heap was
+    /// created (plus one, so it is never 0 after a cycle).
+    fn unix_now_ns(&self) -> u64 {
+        #[cfg(not(miri))]
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        #[cfg(miri)]
+        let now = self.start.elapsed().as_nanos() as u64 + 1;
+        now
     }
 
     pub(crate) fn set_gc_percent(&self, p: Option<u32>) -> Option<u32> {

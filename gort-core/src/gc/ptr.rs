@@ -242,9 +242,9 @@ impl<T> Drop for Gc<T> {
 
 // SAFETY: `trace` marks the one object this handle points to; `rooting`
 // changes this handle's own state. Both visit exactly this handle.
-unsafe impl<T: Trace + Send + Sync + 'static> Trace for Gc<T> {
+unsafe impl<T: Trace> Trace for Gc<T> {
     fn trace(&self, tracer: &mut Tracer) {
-        tracer.mark(self.erased());
+        tracer.mark(self.ptr);
     }
 
     fn rooting(&self, r: Rooting) {

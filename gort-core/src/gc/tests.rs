@@ -62,7 +62,10 @@ fn gc_cycle_of_1000_nodes_is_freed_after_its_last_root_drops() {
     prev.edges.borrow_mut().push(first.clone());
     drop(prev);
     collect();
-    assert!(dropped.lock().unwrap().is_empty(), "the ring is still rooted");
+    assert!(
+        dropped.lock().unwrap().is_empty(),
+        "the ring is still rooted"
+    );
     // Walk the ring through the heap: every node is intact.
     let mut cur = first.clone();
     for id in 0..n {
@@ -158,7 +161,10 @@ fn gc_random_graph_drops_exactly_the_unreachable_objects() {
             ever_unreachable.extend((0..edges.len()).filter(|i| !live.contains(i)));
             let d = dropped.lock().unwrap();
             for id in d.iter() {
-                assert!(!live.contains(id), "seed {seed}: reachable node {id} was dropped");
+                assert!(
+                    !live.contains(id),
+                    "seed {seed}: reachable node {id} was dropped"
+                );
             }
         }
         collect();
@@ -196,7 +202,10 @@ fn gc_finalizer_runs_exactly_once_and_may_resurrect() {
     collect();
     wait_for_finalizers();
     assert_eq!(ran.load(Ordering::SeqCst), 1);
-    assert!(dropped.lock().unwrap().is_empty(), "kept alive for the finalizer");
+    assert!(
+        dropped.lock().unwrap().is_empty(),
+        "kept alive for the finalizer"
+    );
     collect();
     wait_for_finalizers();
     assert!(dropped.lock().unwrap().is_empty(), "resurrected");
@@ -278,9 +287,15 @@ fn gc_handles_moved_out_of_a_borrowed_cell_stay_alive() {
 #[test]
 fn gc_nested_cells_and_std_containers_are_traced() {
     use std::collections::{BTreeMap, HashMap, VecDeque};
+    /// Handles behind std containers and a cell inside a cell.
+    type Maps = (
+        HashMap<u32, Gc<Node>>,
+        BTreeMap<u8, VecDeque<Option<Gc<Node>>>>,
+    );
+    type Nested = GcCell<Box<GcCell<[Option<Gc<Node>>; 2]>>>;
     struct Bag {
-        inner: GcCell<(HashMap<u32, Gc<Node>>, BTreeMap<u8, VecDeque<Option<Gc<Node>>>>)>,
-        nested: GcCell<Box<GcCell<[Option<Gc<Node>>; 2]>>>,
+        inner: GcCell<Maps>,
+        nested: Nested,
     }
     // SAFETY: both methods visit both fields.
     unsafe impl Trace for Bag {
@@ -377,7 +392,11 @@ fn gc_stress_threads_mutate_and_collect_concurrently() {
                     let mut cur = start.clone();
                     for _ in 0..len {
                         let next = cur.edges.borrow()[0].clone();
-                        let want = if (cur.id + 1) % len == 0 { cur.id + 1 - len } else { cur.id + 1 };
+                        let want = if (cur.id + 1) % len == 0 {
+                            cur.id + 1 - len
+                        } else {
+                            cur.id + 1
+                        };
                         assert_eq!(next.id, want);
                         cur = next;
                     }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::ptr::NonNull;
 
-use super::ptr::Erased;
+use super::ptr::{Erased, GcBox, Header};
 
 /// A value the collector can look into: it visits every [`Gc`](super::Gc)
 /// the value owns (directly, or inside fields, boxes and collections).
@@ -40,14 +40,23 @@ pub unsafe trait Trace {
 /// still to scan. Handed to [`Trace::trace`].
 pub struct Tracer {
     pub(super) epoch: u32,
-    pub(super) grey: Vec<NonNull<Erased>>,
+    pub(super) grey: Vec<Grey>,
+}
+
+/// A marked object still to scan: its header (offset 0 of its `GcBox`) and
+/// the function that traces its value. A function pointer rather than the
+/// `dyn Trace` pointer: `Gc<T>: Trace` then needs only `T: Trace`, so
+/// derived impls of generic types need no `Send + Sync + 'static` bounds.
+pub(super) struct Grey {
+    obj: NonNull<Header>,
+    trace: unsafe fn(NonNull<Header>, &mut Tracer),
 }
 
 impl Tracer {
     /// Marks `obj` and queues it to be scanned, unless this cycle already
     /// marked it. An explicit stack, not recursion: a 100 000-long list
     /// must not overflow the collector's stack.
-    pub(super) fn mark(&mut self, obj: NonNull<Erased>) {
+    pub(super) fn mark<T: Trace>(&mut self, obj: NonNull<GcBox<T>>) {
         // SAFETY: every object a traced handle points to is live (it is in
         // the heap's list: handles to swept objects are all dead, and dead
         // handles are never traced), and the collector holds the heap lock.
@@ -56,18 +65,44 @@ impl Tracer {
             return;
         }
         header.set_mark(self.epoch);
-        self.grey.push(obj);
+        self.grey.push(Grey {
+            obj: obj.cast(),
+            trace: trace_value::<T>,
+        });
+    }
+
+    /// `mark` for an object of the heap's list.
+    pub(super) fn mark_erased(&mut self, obj: NonNull<Erased>) {
+        // SAFETY: as in `mark`.
+        let header = unsafe { &(*obj.as_ptr()).header };
+        if header.mark_is(self.epoch) {
+            return;
+        }
+        header.set_mark(self.epoch);
+        // SAFETY: as in `mark`.
+        unsafe { (*obj.as_ptr()).value.trace(self) };
     }
 
     /// Scans grey objects until none are left.
     pub(super) fn drain(&mut self) {
-        while let Some(obj) = self.grey.pop() {
-            // SAFETY: as in `mark`: a grey object is live and the heap lock
-            // excludes every mutation of a traced value (mutably borrowed
-            // `GcCell`s are skipped by their own `trace`).
-            unsafe { (*obj.as_ptr()).value.trace(self) };
+        while let Some(g) = self.grey.pop() {
+            // SAFETY: `g.trace` was instantiated for the object's type, and
+            // a grey object is live (see `mark`).
+            unsafe { (g.trace)(g.obj, self) };
         }
     }
+}
+
+/// Traces the value of the `GcBox<T>` whose header is at `obj`.
+///
+/// # Safety
+/// `obj` is the header of a live `GcBox<T>`, and the heap lock is held, so
+/// no traced value is being mutated (mutably borrowed `GcCell`s are skipped
+/// by their own `trace`).
+unsafe fn trace_value<T: Trace>(obj: NonNull<Header>, tracer: &mut Tracer) {
+    // SAFETY: `GcBox` is `repr(C)` with the header first, so the header's
+    // address is the box's; the caller guarantees the box is live.
+    unsafe { (*obj.cast::<GcBox<T>>().as_ptr()).value.trace(tracer) }
 }
 
 /// A rooting change the heap applies to every handle in a value (see
