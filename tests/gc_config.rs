@@ -6,7 +6,29 @@
 
 use std::process::{Command, Output};
 
-use gort::gc::{self, Gc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gort::gc::{self, Gc, Trace};
+
+/// A value whose Drop can panic. In a child process: a cycle run by any
+/// other test would see the panic.
+#[derive(Trace)]
+struct PanicsOnDrop {
+    #[gc(skip)]
+    drops: Arc<AtomicUsize>,
+    #[gc(skip)]
+    panic: bool,
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panic {
+            panic!("boom in Drop");
+        }
+    }
+}
 
 /// Allocates `n` objects of about 48 bytes each and drops them.
 fn churn(n: usize) {
@@ -91,6 +113,25 @@ fn child(name: &str) {
             gc::collect();
             gc::collect();
         }
+        "a_panicking_drop_does_not_leak_the_rest_of_the_cycle" => {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let objs: Vec<Gc<PanicsOnDrop>> = (0..10)
+                .map(|i| {
+                    Gc::new(PanicsOnDrop {
+                        drops: drops.clone(),
+                        panic: i == 3,
+                    })
+                })
+                .collect();
+            drop(objs);
+            let r = std::panic::catch_unwind(gc::collect);
+            assert!(r.is_err(), "the Drop's panic reaches collect()");
+            assert_eq!(drops.load(Ordering::SeqCst), 10);
+            let s = gc::read_mem_stats();
+            assert_eq!((s.frees, s.heap_objects), (10, 0));
+            gc::collect(); // the heap still works
+            assert_eq!(gc::read_mem_stats().num_gc, 2);
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -125,6 +166,7 @@ fn main() {
     let out = run("gogc_50_collects_more_often_than_200", &[]);
     print!("{}", String::from_utf8_lossy(&out.stdout));
     run("memlimit_forces_collection", &[]);
+    run("a_panicking_drop_does_not_leak_the_rest_of_the_cycle", &[]);
     run(
         "memlimit_from_env",
         &[("GORT_GOGC", "off"), ("GORT_MEMLIMIT", "2MiB")],

@@ -271,11 +271,10 @@ impl Heap {
             // that can reach the object.
             unsafe { (*obj.0.as_ptr()).value.rooting(Rooting(RootOp::Kill)) };
         }
-        for obj in dead {
-            // SAFETY: allocated by `Box` in `allocate`, unlinked above, and
-            // no live handle points to it; dropped exactly once.
-            drop(unsafe { Box::from_raw(obj.0.as_ptr()) });
-        }
+        // If one value's Drop panics, the panic propagates (out of
+        // `collect` or `Gc::new`) after `rest` has freed the others.
+        let mut rest = FreeOnDrop(dead.into_iter());
+        rest.free_all();
         if self.gctrace {
             eprintln!(
                 "gc {num_gc} @{:.3}s: {:.3} ms pause, {}->{} MB, {} MB goal, {freed} objects freed",
@@ -344,6 +343,27 @@ impl Heap {
             gc_percent: st.gc_percent,
             memory_limit: st.mem_limit,
         }
+    }
+}
+
+/// Unlinked, killed objects still to free; frees the remainder when
+/// dropped, so a panicking `Drop` does not leak the rest of the cycle.
+struct FreeOnDrop(std::vec::IntoIter<ObjPtr>);
+
+impl FreeOnDrop {
+    fn free_all(&mut self) {
+        for obj in &mut self.0 {
+            // SAFETY: allocated by `Box` in `allocate`, unlinked and killed
+            // by the cycle, so no live handle points to it; the iterator
+            // yields it once, so it is dropped exactly once.
+            drop(unsafe { Box::from_raw(obj.0.as_ptr()) });
+        }
+    }
+}
+
+impl Drop for FreeOnDrop {
+    fn drop(&mut self) {
+        self.free_all();
     }
 }
 

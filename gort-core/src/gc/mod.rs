@@ -90,6 +90,8 @@
 //!   and has `Finalize` instead).
 //! - Values are dropped by the thread that ran the cycle, after it released
 //!   the heap lock; hence `Gc::new` requires `T: Send + Sync + 'static`.
+//!   A `Drop` that panics unwinds out of that thread's `collect` or
+//!   `Gc::new`, after the cycle's other dead values are freed.
 //! - `#[gc(skip)]` and the empty impls for `Arc`/`Rc` are sound: the handles
 //!   they hide are never unrooted, so they stay roots (a cycle through them
 //!   is leaked, not freed early). Implementing `Trace` by hand is `unsafe`.

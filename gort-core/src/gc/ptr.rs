@@ -29,10 +29,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    #[inline]
     pub(super) fn mark_is(&self, epoch: u32) -> bool {
         self.mark.load(Ordering::Relaxed) == epoch
     }
 
+    #[inline]
     pub(super) fn set_mark(&self, epoch: u32) {
         self.mark.store(epoch, Ordering::Relaxed)
     }
@@ -71,6 +73,18 @@ const DEAD: u8 = 2;
 /// b.borrow_mut().push(3);
 /// assert_eq!(*a.borrow(), [1, 2, 3]);
 /// assert!(Gc::ptr_eq(&a, &b));
+/// ```
+///
+/// The value must be `Send + Sync + 'static`: any thread may read it, and
+/// the thread that runs the cycle drops it. So a `Gc` cannot hold an `Rc`
+/// or a `Cell` (use `GcCell`):
+///
+/// ```compile_fail
+/// let g = gort_core::gc::Gc::new(std::rc::Rc::new(1));
+/// ```
+///
+/// ```compile_fail
+/// let g = gort_core::gc::Gc::new(std::cell::Cell::new(1));
 /// ```
 pub struct Gc<T> {
     ptr: NonNull<GcBox<T>>,

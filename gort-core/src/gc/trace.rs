@@ -56,6 +56,7 @@ impl Tracer {
     /// Marks `obj` and queues it to be scanned, unless this cycle already
     /// marked it. An explicit stack, not recursion: a 100 000-long list
     /// must not overflow the collector's stack.
+    #[inline]
     pub(super) fn mark<T: Trace>(&mut self, obj: NonNull<GcBox<T>>) {
         // SAFETY: every object a traced handle points to is live (it is in
         // the heap's list: handles to swept objects are all dead, and dead
