@@ -170,3 +170,23 @@ fn four_tasks_on_two_ps_keep_every_reachable_value_intact() {
         "each round walks at least its own ring"
     );
 }
+
+mod renamed {
+    pub use gort as runtime_crate;
+}
+
+/// `#[gc(crate = "...")]` names the gort crate by another path.
+#[derive(Trace)]
+#[gc(crate = "renamed::runtime_crate")]
+struct ViaOtherPath {
+    inner: Gc<u32>,
+}
+
+#[test]
+fn derive_accepts_a_crate_path() {
+    let v = Gc::new(ViaOtherPath {
+        inner: Gc::new(5u32),
+    });
+    gc::collect();
+    assert_eq!(*v.inner, 5);
+}
