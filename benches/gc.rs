@@ -172,5 +172,38 @@ fn pause(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, alloc_and_collect, pause);
+/// The cost of the handle and cell operations on one in-heap node with two
+/// edges: `GcCell` is a reader-writer lock, and its mutable borrow roots
+/// and unroots the two handles inside; rust-gc's is a `RefCell`-like flag
+/// doing the same rooting.
+fn cell_ops(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gc_cell_ops");
+    let gort_node = on_gort::graph();
+    let rust_node = on_rust_gc::graph();
+    g.bench_function("gort/borrow", |b| b.iter(|| gort_node.edges.borrow().len()));
+    g.bench_function("rust_gc/borrow", |b| {
+        b.iter(|| rust_node.edges.borrow().len())
+    });
+    g.bench_function("gort/borrow_mut", |b| {
+        b.iter(|| gort_node.edges.borrow_mut().len())
+    });
+    g.bench_function("rust_gc/borrow_mut", |b| {
+        b.iter(|| rust_node.edges.borrow_mut().len())
+    });
+    g.bench_function("gort/clone_rooted", |b| b.iter(|| gort_node.clone()));
+    g.bench_function("rust_gc/clone_rooted", |b| b.iter(|| rust_node.clone()));
+    g.bench_function("gort/clone_unrooted", |b| {
+        b.iter(|| gort_node.edges.borrow()[0].clone())
+    });
+    g.bench_function("rust_gc/clone_unrooted", |b| {
+        b.iter(|| rust_node.edges.borrow()[0].clone())
+    });
+    g.finish();
+    drop(gort_node);
+    drop(rust_node);
+    gort::gc::collect();
+    gc::force_collect();
+}
+
+criterion_group!(benches, alloc_and_collect, pause, cell_ops);
 criterion_main!(benches);
