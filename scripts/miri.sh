@@ -2,7 +2,8 @@
 # Runs gort-core's Miri-able tests under Miri (nightly with the miri
 # component: rustup toolchain install nightly --profile minimal --component miri,rust-src).
 #
-# With no arguments: the run queue and task-state unit tests, then a set of
+# With no arguments: the run queue, task-state and GC unit tests (gc:: —
+# the multi-threaded stress test runs there too, shrunk), then a set of
 # whole-runtime scheduler tests small enough for Miri (threads, wakers,
 # shutdown). With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
 set -euo pipefail
@@ -11,6 +12,7 @@ if [ $# -gt 0 ]; then
     exec cargo +nightly miri test -p gort-core --lib -- "$@"
 fi
 cargo +nightly miri test -p gort-core --lib -- queue task
+cargo +nightly miri test -p gort-core --lib -- gc
 cargo +nightly miri test -p gort-core --test scheduler -- \
     waking_an_already_queued_task_is_a_no_op \
     abort_drops_the_future_and_join_reports_cancelled \

@@ -20,7 +20,8 @@
 //! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
 //! `gort-time` (per-P timer heaps), `gort-net` (the network poller and
 //! sockets: [`net`], [`io`]), `gort-sync` (channels, `select!`, mutexes),
-//! `gort-macros` (`#[gort::main]`, `#[gort::test]`).
+//! `gort-macros` (`#[gort::main]`, `#[gort::test]`, `#[derive(Trace)]`);
+//! the tracing GC is [`gc`].
 
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
@@ -30,6 +31,30 @@ pub mod compat;
 pub mod macros;
 pub use macros::__private;
 pub mod runtime;
+
+/// The tracing garbage collector: `Gc<T>`, `GcCell<T>`, `#[derive(Trace)]`,
+/// Go's GOGC / GOMEMLIMIT knobs, `read_mem_stats`, finalizers (gort-core's
+/// `gc` module has the design: rooting, pause, finalizer rules).
+///
+/// ```
+/// use gort::gc::{self, Gc, GcCell, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: GcCell<Option<Gc<Node>>>,
+/// }
+///
+/// let a = Gc::new(Node { next: GcCell::new(None) });
+/// let b = Gc::new(Node { next: GcCell::new(Some(a.clone())) });
+/// *a.next.borrow_mut() = Some(b); // a cycle
+/// drop(a);
+/// gc::collect(); // frees both
+/// println!("{:?}", gc::read_mem_stats().num_gc);
+/// ```
+pub mod gc {
+    pub use gort_core::gc::*;
+    pub use gort_macros::Trace;
+}
 pub mod time;
 
 /// Go's channels and `sync` package: `chan`, `Mutex`, `RwMutex`,

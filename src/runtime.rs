@@ -162,6 +162,10 @@ impl Builder {
     /// bad `GORT_*` variable (the message names it and its value), or with
     /// the OS error if the network poller cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        // The GC heap is process-wide and read its variables once; a bad
+        // GORT_GOGC or GORT_MEMLIMIT fails here rather than at the first
+        // `Gc::new`.
+        gort_core::gc::configure_from_env()?;
         self.core
             .timers(gort_time::TimeDriver::new(self.start_paused));
         self.core

@@ -83,6 +83,49 @@ pub(crate) fn parse_maxprocs(v: Option<&std::ffi::OsStr>) -> io::Result<Option<u
     check_procs(n).map(Some).map_err(bad)
 }
 
+/// `GORT_GOGC`: the GC's heap-growth percentage, or `None` for `off`
+/// (Go's `GOGC`). Unset means 100, Go's default.
+pub(crate) fn parse_gogc(v: Option<&std::ffi::OsStr>) -> io::Result<Option<u32>> {
+    let Some(raw) = v else { return Ok(Some(100)) };
+    let s = raw.to_string_lossy();
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    t.parse::<u32>().map(Some).map_err(|_| {
+        invalid(format!(
+            "GORT_GOGC={s:?} is not valid: expected a whole percentage (0, 50, 100, 200, ...) or \"off\""
+        ))
+    })
+}
+
+/// `GORT_MEMLIMIT`: the GC's soft memory limit in bytes (Go's `GOMEMLIMIT`
+/// syntax: a whole number with an optional `B`, `KiB`, `MiB`, `GiB` or `TiB`
+/// suffix). Unset means no limit (`u64::MAX`).
+pub(crate) fn parse_memlimit(v: Option<&std::ffi::OsStr>) -> io::Result<u64> {
+    let Some(raw) = v else { return Ok(u64::MAX) };
+    let s = raw.to_string_lossy();
+    let bad = || {
+        invalid(format!(
+            "GORT_MEMLIMIT={s:?} is not valid: expected a whole number of bytes with an optional \
+             B, KiB, MiB, GiB or TiB suffix (512MiB, 2GiB, 1000000)"
+        ))
+    };
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shift = match unit {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        "TiB" => 40,
+        _ => return Err(bad()),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    n.checked_mul(1u64 << shift).ok_or_else(bad)
+}
+
 /// One P per CPU this process may use (affinity mask and cgroup quota).
 pub(crate) fn default_procs() -> usize {
     crate::cpu::num_cpu().min(crate::runtime::MAX_PROCS)
@@ -145,6 +188,44 @@ mod tests {
             assert!(msg.contains("GORT_MAXPROCS"), "{msg}");
             assert!(msg.contains(&format!("{bad:?}")), "{msg}");
             assert!(msg.contains("1 to 1024"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn gogc_accepts_a_percentage_or_off() {
+        assert_eq!(parse_gogc(None).unwrap(), Some(100));
+        assert_eq!(parse_gogc(Some(OsStr::new("50"))).unwrap(), Some(50));
+        assert_eq!(parse_gogc(Some(OsStr::new("0"))).unwrap(), Some(0));
+        assert_eq!(parse_gogc(Some(OsStr::new("off"))).unwrap(), None);
+        assert_eq!(parse_gogc(Some(OsStr::new("OFF"))).unwrap(), None);
+        for bad in ["abc", "-1", "", "1.5", "100%"] {
+            let msg = parse_gogc(Some(OsStr::new(bad))).unwrap_err().to_string();
+            assert!(msg.contains("GORT_GOGC"), "{msg}");
+            assert!(msg.contains(&format!("{bad:?}")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn memlimit_accepts_go_byte_suffixes() {
+        assert_eq!(parse_memlimit(None).unwrap(), u64::MAX);
+        assert_eq!(
+            parse_memlimit(Some(OsStr::new("1000000"))).unwrap(),
+            1_000_000
+        );
+        assert_eq!(parse_memlimit(Some(OsStr::new("100B"))).unwrap(), 100);
+        assert_eq!(parse_memlimit(Some(OsStr::new("3KiB"))).unwrap(), 3 << 10);
+        assert_eq!(
+            parse_memlimit(Some(OsStr::new("512MiB"))).unwrap(),
+            512 << 20
+        );
+        assert_eq!(parse_memlimit(Some(OsStr::new("2GiB"))).unwrap(), 2 << 30);
+        assert_eq!(parse_memlimit(Some(OsStr::new("1TiB"))).unwrap(), 1 << 40);
+        for bad in ["", "MiB", "12MB", "1.5GiB", "-3", "99999999999TiB", "2 GiB"] {
+            let msg = parse_memlimit(Some(OsStr::new(bad)))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("GORT_MEMLIMIT"), "{msg}");
+            assert!(msg.contains(&format!("{bad:?}")), "{msg}");
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod coop;
 mod cpu;
 pub mod driver;
 mod dump;
+pub mod gc;
 mod idle;
 mod inject;
 mod loom;

@@ -1,4 +1,5 @@
-//! gort's procedural macros: `#[gort::main]` and `#[gort::test]`.
+//! gort's procedural macros: `#[gort::main]`, `#[gort::test]` and
+//! `#[derive(Trace)]` (in `trace.rs`).
 //!
 //! Use them through the facade, as `#[gort::main]` and `#[gort::test]`; this
 //! crate is an implementation detail of `gort`.
@@ -18,6 +19,7 @@ use proc_macro::TokenStream;
 
 mod config;
 mod entry;
+mod trace;
 
 use config::Kind;
 
@@ -208,4 +210,56 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(Kind::Test, args.into(), item.into()).into()
+}
+
+/// Implements `gort::gc::Trace` for a struct or enum: the collector visits
+/// every field, except those marked `#[gc(skip)]`.
+///
+/// Every type parameter gets a `Trace` bound. The impl names
+/// `::gort::gc::Trace`; `#[gc(crate = "path")]` on the type names another
+/// path to the `gort` crate (or `gort_core`).
+///
+/// ```
+/// use gort::gc::{self, Gc, GcCell, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     name: String,
+///     children: GcCell<Vec<Gc<Node>>>,
+///     #[gc(skip)]
+///     hits: std::sync::atomic::AtomicU64,
+/// }
+///
+/// #[derive(Trace)]
+/// enum Tree<T> {
+///     Leaf(T),
+///     Branch(Gc<Tree<T>>, Gc<Tree<T>>),
+///     Empty,
+/// }
+///
+/// let root = Gc::new(Node {
+///     name: "root".into(),
+///     children: GcCell::new(vec![]),
+///     hits: 0.into(),
+/// });
+/// root.children.borrow_mut().push(root.clone()); // a cycle
+/// let t = Gc::new(Tree::Branch(Gc::new(Tree::Leaf(1u8)), Gc::new(Tree::Empty)));
+/// drop((root, t));
+/// gc::collect();
+/// ```
+///
+/// A skipped field that does hold a `Gc` is not unsafe: that handle stays a
+/// root, so what it points to is kept alive (a cycle through it leaks).
+/// Unions are rejected:
+///
+/// ```compile_fail
+/// #[derive(gort::gc::Trace)]
+/// union U { a: u32, b: f32 }
+/// ```
+#[proc_macro_derive(Trace, attributes(gc))]
+pub fn derive_trace(item: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(item as syn::DeriveInput);
+    trace::expand(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
