@@ -128,7 +128,9 @@ impl File {
     /// ```
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref().to_owned();
-        Ok(File::from_std(asyncify(move || std::fs::File::open(path)).await?))
+        Ok(File::from_std(
+            asyncify(move || std::fs::File::open(path)).await?,
+        ))
     }
 
     /// Creates a file write-only, truncating it if it exists
@@ -148,7 +150,9 @@ impl File {
     /// ```
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref().to_owned();
-        Ok(File::from_std(asyncify(move || std::fs::File::create(path)).await?))
+        Ok(File::from_std(
+            asyncify(move || std::fs::File::create(path)).await?,
+        ))
     }
 
     /// An [`OpenOptions`] with everything off (`File::options`).
@@ -294,9 +298,7 @@ impl AsyncRead for File {
                         inner.state = State::Idle(Some(buf));
                         return Poll::Ready(Ok(()));
                     }
-                    Some(Ok(Operation::Read(Err(e)))) | Some(Err(e)) => {
-                        return Poll::Ready(Err(e))
-                    }
+                    Some(Ok(Operation::Read(Err(e)))) | Some(Err(e)) => return Poll::Ready(Err(e)),
                     Some(Ok(Operation::Write(Err(e)))) => inner.last_write_err = Some(e.kind()),
                     Some(Ok(Operation::Seek(Ok(pos)))) => inner.pos = pos,
                     _ => {}
@@ -405,9 +407,7 @@ impl AsyncSeek for File {
                     }
                     return Poll::Ready(res);
                 }
-                Some(Ok(Operation::Write(Err(e)))) | Some(Err(e)) => {
-                    return Poll::Ready(Err(e))
-                }
+                Some(Ok(Operation::Write(Err(e)))) | Some(Err(e)) => return Poll::Ready(Err(e)),
                 Some(Ok(_)) => {}
             }
         }

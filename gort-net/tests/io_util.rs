@@ -4,9 +4,7 @@
 
 mod common;
 
-use gort::io::{
-    AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter,
-};
+use gort::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use gort::net::{TcpListener, TcpStream};
 
 /// A connected loopback pair: (client, server).
@@ -30,7 +28,9 @@ fn lines_over_a_tcp_pair_yields_every_line_in_order() {
             }
             // No trailing newline on the last line: `lines` still yields it.
             out.push_str("tail");
-            AsyncWriteExt::write_all(&mut c, out.as_bytes()).await.unwrap();
+            AsyncWriteExt::write_all(&mut c, out.as_bytes())
+                .await
+                .unwrap();
             AsyncWriteExt::shutdown(&mut c).await.unwrap();
         });
         let mut lines = BufReader::new(s).lines();
@@ -90,7 +90,9 @@ fn buf_reader_reads_framed_integers_and_lines_from_a_gort_stream() {
         gort::spawn(async move {
             AsyncWriteExt::write_u32(&mut c, 0xdead_beef).await.unwrap();
             AsyncWriteExt::write_u64_le(&mut c, 42).await.unwrap();
-            AsyncWriteExt::write_all(&mut c, b"hello\nworld\n").await.unwrap();
+            AsyncWriteExt::write_all(&mut c, b"hello\nworld\n")
+                .await
+                .unwrap();
         });
         let mut r = BufReader::with_capacity(4, s);
         assert_eq!(r.read_u32().await.unwrap(), 0xdead_beef);
