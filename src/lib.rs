@@ -70,6 +70,13 @@ pub mod io {
     pub use gort_net::io::*;
 }
 
+/// Unix signals woken through the network poller, with tokio's API:
+/// `ctrl_c()`, `unix::{signal, SignalKind, Signal}` (gort-net).
+#[cfg(unix)]
+pub mod signal {
+    pub use gort_net::signal::*;
+}
+
 /// Files and directories with tokio's `fs` API, each operation run on the
 /// blocking pool (gort-fs).
 pub mod fs {
