@@ -76,6 +76,26 @@ fn deliveries_coalesce_and_reach_every_signal_of_the_kind_only() {
 }
 
 #[test]
+fn a_main_future_waiting_only_on_a_signal_sleeps_in_the_poller_until_it_comes() {
+    let rt = common::runtime(2);
+    let got = rt.block_on(async {
+        // Nothing spawned, no timer: only the poller can wake block_on, and
+        // the deadlock check must count the signal wait as I/O.
+        let mut s = signal(SignalKind::window_change()).unwrap();
+        let sender = std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            // SAFETY: kill(2) on our own pid with a signal gort handles.
+            let r = unsafe { libc::kill(libc::getpid(), libc::SIGWINCH) };
+            assert_eq!(r, 0);
+        });
+        let got = s.recv().await;
+        sender.join().unwrap();
+        got
+    });
+    assert_eq!(got, Some(()));
+}
+
+#[test]
 fn uncatchable_and_fault_signals_are_refused() {
     let rt = common::runtime(1);
     rt.block_on(async {
