@@ -334,6 +334,8 @@ impl AsyncWrite for File {
                         } else {
                             buf.write_to(&mut f)
                         };
+                        // A failed seek skipped the write: drop its bytes so
+                        // they are not taken for read-ahead.
                         buf.clear();
                         (Operation::Write(res), buf)
                     }));
