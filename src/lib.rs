@@ -19,7 +19,8 @@
 //!
 //! The crates behind this facade: `gort-core` (scheduler, tasks, runtime),
 //! `gort-time` (per-P timer heaps), `gort-net` (the network poller and
-//! sockets: [`net`], [`io`]), `gort-sync` (channels, `select!`, mutexes),
+//! sockets: [`net`], [`io`]), `gort-fs` (files and stdio on the blocking
+//! pool: [`fs`]), `gort-sync` (channels, `select!`, mutexes),
 //! `gort-macros` (`#[gort::main]`, `#[gort::test]`, `#[derive(Trace)]`);
 //! the tracing GC is [`gc`].
 
@@ -88,8 +89,25 @@ pub mod net {
     pub use gort_net::{UnixDatagram, UnixListener, UnixStream};
 }
 
-/// I/O traits (tokio's `AsyncRead`/`AsyncWrite`, and futures-io's under
-/// `io::futures`), readiness types, `copy` and `copy_bidirectional`.
+/// I/O traits and combinators with tokio's names (tokio's `AsyncRead`,
+/// `AsyncWrite`, the `*Ext` traits, `BufReader`, `split`, `duplex`, ...;
+/// futures-io's traits under `io::futures`), readiness types, `copy`,
+/// `copy_bidirectional`, and `stdin`/`stdout`/`stderr` on the blocking pool.
 pub mod io {
+    pub use gort_fs::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
     pub use gort_net::io::*;
+}
+
+/// Unix signals woken through the network poller, with tokio's API:
+/// `ctrl_c()`, `unix::{signal, SignalKind, Signal}` (gort-net).
+#[cfg(unix)]
+pub mod signal {
+    pub use gort_net::signal::*;
+}
+
+/// Files and directories with tokio's `fs` API, each operation run on the
+/// blocking pool (gort-fs).
+pub mod fs {
+    pub use gort_fs::fs::*;
+    pub use gort_fs::{File, OpenOptions};
 }

@@ -10,6 +10,7 @@
 //! | `pollDesc`: `rg`/`wg`, `rd`/`wd`, `fdseq` | `PollDesc`: readiness word with a tick, waiter lists, deadlines (`poll_desc.rs`) |
 //! | `internal/poll.FD`: syscall, `EAGAIN` → `waitRead` | `PollFd`: `poll_io` (`fd.rs`) |
 //! | `netpolldeadlineimpl`, the `pd.rt`/`pd.wt` timers | `deadline.rs`, on gort-time's `after_func` |
+//! | `os/signal`: `sigsend`, `signal_recv`, `Notify`'s fan-out | [`signal`] (Unix): a handler writing to a socket pair on the poller |
 //! | `net.TCPListener`, `net.TCPConn`, `net.UDPConn`, `net.UnixConn` | [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`], [`UnixDatagram`] |
 //!
 //! The API is tokio's (`tokio::net`), so a tokio program ports by changing
@@ -59,6 +60,8 @@ pub mod io;
 mod netpoll;
 mod poll_desc;
 mod ready;
+#[cfg(unix)]
+pub mod signal;
 pub mod tcp;
 mod udp;
 #[cfg(unix)]

@@ -8,13 +8,42 @@
 //! - the `futures-io` traits, re-exported here as [`futures::AsyncRead`]
 //!   and [`futures::AsyncWrite`], for the `futures` ecosystem.
 //!
-//! [`copy`] and [`copy_bidirectional`] are tokio's functions of the same
-//! names, built on gort's budget-charging streams.
+//! The rest of tokio's `io` module that needs no runtime comes from tokio's
+//! `io-util` feature, re-exported under tokio's names: the extension
+//! traits ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
+//! [`AsyncSeekExt`]), [`BufReader`], [`BufWriter`], [`BufStream`],
+//! [`Lines`], [`split`], [`duplex`], [`empty`], [`sink`], [`repeat`]. They
+//! are plain combinators over the traits: no reactor, no timer, no thread.
+//!
+//! [`copy`] and [`copy_bidirectional`] are gort's own (`copy.rs`), with
+//! tokio's signatures and behaviour: they are the ones this module has
+//! always documented, and tokio's `copy` is not re-exported, so the names
+//! do not clash.
+//!
+//! ```
+//! use gort::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! # gort::runtime::Builder::new().build()?.block_on(async {
+//! let (client, server) = gort::io::duplex(64);
+//! let (r, mut w) = gort::io::split(client);
+//! w.write_all(b"one\ntwo\n").await?;
+//! drop((r, w)); // both halves gone: the other end reads EOF
+//! let mut lines = BufReader::new(server).lines();
+//! assert_eq!(lines.next_line().await?.as_deref(), Some("one"));
+//! assert_eq!(lines.next_line().await?.as_deref(), Some("two"));
+//! assert_eq!(lines.next_line().await?, None);
+//! # Ok::<_, std::io::Error>(()) })?;
+//! # Ok::<_, std::io::Error>(())
+//! ```
 
 mod copy;
 
 pub use copy::{copy, copy_bidirectional};
-pub use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+pub use tokio::io::{
+    duplex, empty, repeat, sink, split, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt,
+    AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufStream, BufWriter,
+    DuplexStream, Empty, Lines, ReadBuf, ReadHalf, Repeat, Sink, WriteHalf,
+};
 
 pub use crate::ready::{Interest, Ready};
 
