@@ -2,7 +2,9 @@
 # Runs gort-core's Miri-able tests under Miri (nightly with the miri
 # component: rustup toolchain install nightly --profile minimal --component miri,rust-src).
 #
-# With no arguments: the run queue and task-state unit tests, then a set of
+# With no arguments: the run queue, task-state and coro unit tests (the
+# coro ones that switch stacks are compiled out: Miri cannot run the
+# assembly; the overflow message builder runs), then a set of
 # whole-runtime scheduler tests small enough for Miri (threads, wakers,
 # shutdown). With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
 set -euo pipefail
