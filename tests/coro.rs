@@ -328,3 +328,44 @@ fn deep_recursion_hits_the_guard_page_and_aborts_with_the_overflow_message() {
 fn libc_sigabrt() -> i32 {
     6 // SIGABRT on Linux and the BSDs
 }
+
+/// Calls `wait` from its destructor, which may run while the goroutine
+/// unwinds: that `wait` must block the thread, never switch stacks.
+struct WaitOnDrop(Arc<AtomicUsize>);
+
+impl Drop for WaitOnDrop {
+    fn drop(&mut self) {
+        let v = wait(async { 1 });
+        self.0.fetch_add(v, SeqCst);
+    }
+}
+
+#[test]
+fn wait_in_a_destructor_during_unwinding_blocks_instead_of_switching() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (d1, d2) = (drops.clone(), drops.clone());
+    let (panicked, cancelled) = rt(1).block_on(async move {
+        let p = gort::go(move || {
+            let _g = WaitOnDrop(d1);
+            panic!("unwind through a waiting destructor");
+        })
+        .await
+        .unwrap_err();
+        let (_tx, rx) = gort::sync::chan::<()>(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let h = gort::go(move || {
+            let _g = WaitOnDrop(d2);
+            s.store(1, SeqCst);
+            wait(rx.recv());
+        });
+        while started.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+        h.abort();
+        (p.is_panic(), h.await.unwrap_err().is_cancelled())
+    });
+    assert!(panicked);
+    assert!(cancelled);
+    assert_eq!(drops.load(SeqCst), 2, "both destructors ran their wait");
+}
