@@ -15,6 +15,18 @@ fn rt(procs: usize) -> gort::runtime::Runtime {
     gort::runtime::Builder::new().procs(procs).build().unwrap()
 }
 
+/// One P whose monitor never hands it away: a task queued behind the
+/// running goroutine can run only when the goroutine gives the P up (on a
+/// slow or loaded machine a 10 ms handoff would let it run elsewhere and
+/// make the ordering tests meaningless).
+fn one_p_without_handoff() -> gort::runtime::Runtime {
+    gort::runtime::Builder::new()
+        .procs(1)
+        .handoff_after(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn go_runs_closure_on_its_own_stack_and_returns_through_join_handle() {
     let outer = 0u8;
@@ -87,7 +99,7 @@ fn hundred_thousand_coroutines_each_doing_a_channel_send_receive_all_complete() 
 fn coroutine_blocked_in_wait_on_a_channel_does_not_block_its_m() {
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
     let l = log.clone();
-    rt(1).block_on(async move {
+    one_p_without_handoff().block_on(async move {
         let (tx, rx) = gort::sync::chan::<u32>(0);
         let a = gort::coro::Builder::new().name("receiver").spawn(move || {
             let l2 = l.clone();
@@ -125,7 +137,7 @@ fn coroutine_blocked_in_wait_on_a_channel_does_not_block_its_m() {
 fn coroutine_yield_now_lets_the_other_tasks_of_its_p_run_first() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
-    rt(1).block_on(async move {
+    one_p_without_handoff().block_on(async move {
         gort::go(move || {
             let l2 = l.clone();
             let b = gort::spawn(async move { l2.lock().unwrap().push("b") });
