@@ -2,8 +2,9 @@
 # Runs gort-core's Miri-able tests under Miri (nightly with the miri
 # component: rustup toolchain install nightly --profile minimal --component miri,rust-src).
 #
-# With no arguments: the run queue, task-state and GC unit tests (gc:: —
-# the multi-threaded stress test runs there too, shrunk), then a set of
+# With no arguments: the run queue, task-state, GC and coro unit tests
+# (gc:: runs the multi-threaded stress test too, shrunk; the coro tests that
+# switch stacks are compiled out: Miri cannot run the assembly), then a set of
 # whole-runtime scheduler tests small enough for Miri (threads, wakers,
 # shutdown). With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then
     exec cargo +nightly miri test -p gort-core --lib -- "$@"
 fi
-cargo +nightly miri test -p gort-core --lib -- queue task
+cargo +nightly miri test -p gort-core --lib -- queue task coro
 cargo +nightly miri test -p gort-core --lib -- gc
 cargo +nightly miri test -p gort-core --test scheduler -- \
     waking_an_already_queued_task_is_a_no_op \

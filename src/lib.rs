@@ -24,6 +24,7 @@
 //! `gort-macros` (`#[gort::main]`, `#[gort::test]`, `#[derive(Trace)]`);
 //! the tracing GC is [`gc`].
 
+pub use gort_core::coro::go;
 pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 pub use gort_macros::{main, test};
 
@@ -65,6 +66,37 @@ pub mod sync {
 }
 
 pub use gort_sync::select;
+
+/// Stackful goroutines: [`go`] runs a closure on its own stack, and
+/// [`coro::wait`] inside it blocks only that goroutine, so every gort API
+/// works in blocking style (gort-core's `coro`; read its docs for stack
+/// sizes, panics, abort and the thread-local caveats).
+///
+/// ```
+/// #[gort::main(procs = 2)]
+/// async fn main() {
+///     let (tx, rx) = gort::sync::chan::<u32>(0);
+///     let producer = gort::go(move || {
+///         for i in 0..3 {
+///             gort::coro::wait(tx.send(i)).unwrap();
+///         }
+///     });
+///     let consumer = gort::go(move || {
+///         let mut sum = 0;
+///         while let Some(v) = gort::coro::wait(rx.recv()) {
+///             sum += v;
+///         }
+///         sum
+///     });
+///     producer.await.unwrap();
+///     assert_eq!(consumer.await.unwrap(), 3);
+/// }
+/// ```
+pub mod coro {
+    pub use gort_core::coro::{
+        go, stack_stats, wait, yield_now, Builder, CoroFuture, StackStats, DEFAULT_STACK_SIZE,
+    };
+}
 
 /// Tasks: spawning with options, handles, ids.
 pub mod task {

@@ -3,7 +3,8 @@
 //! Go's G/M/P scheduler (runtime/proc.go) for Rust futures, the task and
 //! `JoinHandle`, the runtime `Builder`, and the seams the other gort crates
 //! plug into: the cooperative budget ([`coop`]), wait reasons ([`wait`]) and
-//! the driver interface for timers and the network poller ([`driver`]).
+//! the driver interface for timers and the network poller ([`driver`]),
+//! and stackful goroutines ([`coro`]: `go`, `wait`).
 //!
 //! Users depend on the `gort` facade crate, which re-exports this one.
 //!
@@ -28,6 +29,7 @@ mod clock;
 mod config;
 mod context;
 pub mod coop;
+pub mod coro;
 mod cpu;
 pub mod driver;
 mod dump;

@@ -1,0 +1,383 @@
+//! Stackful goroutines (`gort::go`, `gort::coro`) on the real runtime.
+//!
+//! The context switch is assembly, which Miri cannot run: this file is
+//! compiled out under Miri.
+#![cfg(not(miri))]
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+
+use gort::coro::wait;
+
+fn rt(procs: usize) -> gort::runtime::Runtime {
+    gort::runtime::Builder::new().procs(procs).build().unwrap()
+}
+
+/// One P whose monitor never hands it away: a task queued behind the
+/// running goroutine can run only when the goroutine gives the P up (on a
+/// slow or loaded machine a 10 ms handoff would let it run elsewhere and
+/// make the ordering tests meaningless).
+fn one_p_without_handoff() -> gort::runtime::Runtime {
+    gort::runtime::Builder::new()
+        .procs(1)
+        .handoff_after(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn go_runs_closure_on_its_own_stack_and_returns_through_join_handle() {
+    let outer = 0u8;
+    let outer_sp = &outer as *const u8 as usize;
+    let (v, sp) = rt(1).block_on(async {
+        gort::go(|| {
+            let local = 41;
+            (local + 1, &local as *const i32 as usize)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(v, 42);
+    // The coroutine's locals live in its mmap'd stack, not near this thread's.
+    assert!(sp.abs_diff(outer_sp) > 1 << 20, "{sp:#x} vs {outer_sp:#x}");
+}
+
+#[test]
+fn hundred_thousand_coroutines_each_doing_a_channel_send_receive_all_complete() {
+    const TOTAL: usize = 100_000;
+    // Waves keep the number of live stacks (two kernel mappings each) far
+    // below vm.max_map_count; the pool reuses stacks across waves.
+    const WAVE: usize = 2_000;
+    let done = Arc::new(AtomicUsize::new(0));
+    let sum =
+        rt(2).block_on({
+            let done = done.clone();
+            async move {
+                let mut sum = 0u64;
+                for wave in 0..TOTAL / WAVE {
+                    let (tx, rx) = gort::sync::chan::<u64>(0);
+                    let mut hs = Vec::with_capacity(WAVE);
+                    for i in 0..WAVE / 2 {
+                        let tx = tx.clone();
+                        let d = done.clone();
+                        let v = (wave * WAVE + i) as u64;
+                        hs.push(gort::coro::Builder::new().stack_size(32 * 1024).spawn(
+                            move || {
+                                wait(tx.send(v)).unwrap();
+                                d.fetch_add(1, SeqCst);
+                                0
+                            },
+                        ));
+                        let rx = rx.clone();
+                        let d = done.clone();
+                        hs.push(gort::coro::Builder::new().stack_size(32 * 1024).spawn(
+                            move || {
+                                let v = wait(rx.recv()).unwrap();
+                                d.fetch_add(1, SeqCst);
+                                v
+                            },
+                        ));
+                    }
+                    drop(tx);
+                    for h in hs {
+                        sum += h.await.unwrap();
+                    }
+                }
+                sum
+            }
+        });
+    assert_eq!(done.load(SeqCst), TOTAL);
+    let expected: u64 = (0..TOTAL / WAVE)
+        .flat_map(|w| (0..WAVE / 2).map(move |i| (w * WAVE + i) as u64))
+        .sum();
+    assert_eq!(sum, expected, "every sent value was received exactly once");
+}
+
+#[test]
+fn coroutine_blocked_in_wait_on_a_channel_does_not_block_its_m() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = log.clone();
+    one_p_without_handoff().block_on(async move {
+        let (tx, rx) = gort::sync::chan::<u32>(0);
+        let a = gort::coro::Builder::new().name("receiver").spawn(move || {
+            let l2 = l.clone();
+            // One P: this task can only run once the coroutine gives the P up.
+            let b = gort::spawn(async move {
+                l2.lock().unwrap().push("b: runs".to_string());
+                let dump = gort::runtime::dump_tasks();
+                let line = dump
+                    .lines()
+                    .find(|s| s.contains("\"receiver\""))
+                    .unwrap_or_default()
+                    .to_string();
+                l2.lock().unwrap().push(format!("b: sees {line}"));
+                tx.send(7).await.unwrap();
+            });
+            l.lock().unwrap().push("a: waiting".to_string());
+            let v = wait(rx.recv()).unwrap();
+            l.lock().unwrap().push(format!("a: got {v}"));
+            wait(b).unwrap();
+        });
+        a.await.unwrap();
+    });
+    let log = log.lock().unwrap();
+    assert_eq!(log[0], "a: waiting");
+    assert_eq!(log[1], "b: runs");
+    assert!(
+        log[2].contains("[chan receive"),
+        "the dump shows the coroutine's wait reason: {}",
+        log[2]
+    );
+    assert_eq!(log[3], "a: got 7");
+}
+
+#[test]
+fn coroutine_yield_now_lets_the_other_tasks_of_its_p_run_first() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    one_p_without_handoff().block_on(async move {
+        gort::go(move || {
+            let l2 = l.clone();
+            let b = gort::spawn(async move { l2.lock().unwrap().push("b") });
+            l.lock().unwrap().push("a: before yield");
+            gort::coro::yield_now();
+            l.lock().unwrap().push("a: after yield");
+            wait(b).unwrap();
+        })
+        .await
+        .unwrap();
+    });
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["a: before yield", "b", "a: after yield"]
+    );
+}
+
+#[test]
+fn coroutines_count_as_goroutines_while_they_wait() {
+    rt(2).block_on(async {
+        let base = gort::runtime::num_goroutine();
+        let (tx, rx) = gort::sync::chan::<()>(0);
+        let hs: Vec<_> = (0..10)
+            .map(|_| {
+                let rx = rx.clone();
+                gort::go(move || wait(rx.recv()))
+            })
+            .collect();
+        // Let them all reach their wait.
+        while gort::runtime::num_goroutine() < base + 10 {
+            gort::task::yield_now().await;
+        }
+        assert_eq!(gort::runtime::num_goroutine(), base + 10);
+        tx.close().unwrap();
+        for h in hs {
+            assert_eq!(h.await.unwrap(), None);
+        }
+        assert_eq!(gort::runtime::num_goroutine(), base);
+    });
+}
+
+#[test]
+fn coroutines_migrate_between_ms_under_stealing_and_still_complete() {
+    // Two Ps; each coroutine yields many times and, between yields, holds
+    // its M in a short blocking sleep, so the queue of that P piles up and
+    // the other P's M steals from it. Repeat until some coroutine has been
+    // resumed on more than one thread (bounded attempts, no timing assert).
+    const COROS: usize = 8;
+    const ROUNDS: usize = 30;
+    let mut migrated = false;
+    for _attempt in 0..10 {
+        let seen: Vec<HashSet<ThreadId>> = rt(2).block_on(async {
+            let hs: Vec<_> = (0..COROS)
+                .map(|_| {
+                    gort::go(|| {
+                        let mut seen = HashSet::new();
+                        for _ in 0..ROUNDS {
+                            seen.insert(std::thread::current().id());
+                            std::thread::sleep(std::time::Duration::from_micros(200));
+                            gort::coro::yield_now();
+                        }
+                        seen.insert(std::thread::current().id());
+                        seen
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for h in hs {
+                out.push(h.await.unwrap());
+            }
+            out
+        });
+        assert_eq!(seen.len(), COROS, "every coroutine completed");
+        if seen.iter().any(|s| s.len() > 1) {
+            migrated = true;
+            break;
+        }
+    }
+    assert!(migrated, "no coroutine ever resumed on a second M");
+}
+
+#[test]
+fn panic_in_coroutine_comes_back_as_join_error_and_runtime_keeps_running() {
+    let (err, after) = rt(1).block_on(async {
+        let err = gort::go(|| -> u32 { panic!("boom in coroutine") })
+            .await
+            .unwrap_err();
+        let after = gort::go(|| 5).await.unwrap();
+        (err, after)
+    });
+    assert!(err.is_panic());
+    assert_eq!(
+        *err.into_panic().downcast::<&'static str>().unwrap(),
+        "boom in coroutine"
+    );
+    assert_eq!(after, 5);
+}
+
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn abort_of_a_suspended_coroutine_drops_the_values_on_its_stack() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let (cancelled, after_wait) = rt(1).block_on(async move {
+        let (_tx, rx) = gort::sync::chan::<()>(0);
+        let reached = Arc::new(AtomicUsize::new(0));
+        let r = reached.clone();
+        let h = gort::go(move || {
+            let _on_stack = CountDrop(d);
+            r.store(1, SeqCst);
+            wait(rx.recv()); // never ready: `_tx` lives in the caller
+            r.store(2, SeqCst);
+        });
+        while reached.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+        h.abort();
+        let err = h.await.unwrap_err();
+        (err.is_cancelled(), reached.load(SeqCst))
+    });
+    assert!(cancelled);
+    assert_eq!(after_wait, 1, "the code after the aborted wait never ran");
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "the value on the coroutine stack was dropped"
+    );
+}
+
+#[test]
+fn wait_outside_a_coroutine_blocks_the_thread_and_hands_its_p_off() {
+    let v = rt(1).block_on(async {
+        let (tx, rx) = gort::sync::chan::<u32>(0);
+        let blocked = gort::spawn(async move { wait(rx.recv()) });
+        let sender = gort::spawn(async move { tx.send(9).await.unwrap() });
+        sender.await.unwrap();
+        blocked.await.unwrap()
+    });
+    assert_eq!(v, Some(9));
+    // And on a plain thread.
+    assert_eq!(wait(async { 3 }), 3);
+}
+
+const OVERFLOW_CHILD: &str = "GORT_CORO_TEST_OVERFLOW_CHILD";
+
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    let buf = std::hint::black_box([n as u8; 512]);
+    if n == 0 {
+        return buf[0] as u64;
+    }
+    std::hint::black_box(recurse(n - 1)) + buf[7] as u64
+}
+
+#[test]
+fn deep_recursion_hits_the_guard_page_and_aborts_with_the_overflow_message() {
+    if std::env::var_os(OVERFLOW_CHILD).is_some() {
+        rt(1).block_on(async {
+            let h = gort::coro::Builder::new()
+                .name("deep-recursion")
+                .stack_size(64 * 1024)
+                .spawn(|| recurse(1_000_000));
+            let _ = h.await;
+        });
+        unreachable!("the recursion must overflow its 64 KiB stack");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "deep_recursion_hits_the_guard_page_and_aborts_with_the_overflow_message",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(OVERFLOW_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("goroutine stack overflow"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("\"deep-recursion\""), "stderr: {stderr}");
+    assert!(!out.status.success());
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigabrt()),
+        "the child died by abort: {:?}",
+        out.status
+    );
+}
+
+fn libc_sigabrt() -> i32 {
+    6 // SIGABRT on Linux and the BSDs
+}
+
+/// Calls `wait` from its destructor, which may run while the goroutine
+/// unwinds: that `wait` must block the thread, never switch stacks.
+struct WaitOnDrop(Arc<AtomicUsize>);
+
+impl Drop for WaitOnDrop {
+    fn drop(&mut self) {
+        let v = wait(async { 1 });
+        self.0.fetch_add(v, SeqCst);
+    }
+}
+
+#[test]
+fn wait_in_a_destructor_during_unwinding_blocks_instead_of_switching() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (d1, d2) = (drops.clone(), drops.clone());
+    let (panicked, cancelled) = rt(1).block_on(async move {
+        let p = gort::go(move || {
+            let _g = WaitOnDrop(d1);
+            panic!("unwind through a waiting destructor");
+        })
+        .await
+        .unwrap_err();
+        let (_tx, rx) = gort::sync::chan::<()>(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let h = gort::go(move || {
+            let _g = WaitOnDrop(d2);
+            s.store(1, SeqCst);
+            wait(rx.recv());
+        });
+        while started.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+        h.abort();
+        (p.is_panic(), h.await.unwrap_err().is_cancelled())
+    });
+    assert!(panicked);
+    assert!(cancelled);
+    assert_eq!(drops.load(SeqCst), 2, "both destructors ran their wait");
+}
