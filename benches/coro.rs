@@ -19,14 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const ROUND_TRIPS: u64 = 1_000;
 
 fn rt(procs: usize) -> gort::runtime::Runtime {
-    // Deadlock detection off: under load it has reported "all goroutines
-    // are asleep" with both ping-pong tasks runnable (seen with async
-    // tasks as well as goroutines); the bench measures switching, not it.
-    gort::runtime::Builder::new()
-        .procs(procs)
-        .deadlock_detection(false)
-        .build()
-        .unwrap()
+    gort::runtime::Builder::new().procs(procs).build().unwrap()
 }
 
 fn ping_pong(c: &mut Criterion) {

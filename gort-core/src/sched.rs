@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub(crate) block_on_active: AtomicUsize,
     /// Threads inside `block_on` (polling or parked).
     pub(crate) block_on_threads: AtomicUsize,
+    /// Tasks the driver readied that an M holds and has not queued yet.
+    pub(crate) readied_in_flight: AtomicUsize,
     /// Threads running a `spawn_locked` task.
     pub(crate) locked_threads: AtomicUsize,
     /// Every live M, for schedtrace and the deadlock check.
@@ -123,6 +125,7 @@ impl Shared {
             in_blocking: AtomicUsize::new(0),
             block_on_active: AtomicUsize::new(0),
             block_on_threads: AtomicUsize::new(0),
+            readied_in_flight: AtomicUsize::new(0),
             locked_threads: AtomicUsize::new(0),
             ms: Mutex::new(Vec::new()),
             started: Instant::now(),
@@ -405,6 +408,7 @@ impl Shared {
             && self.in_blocking.load(SeqCst) == 0
             && self.block_on_active.load(SeqCst) == 0
             && self.blocking.is_idle()
+            && self.readied_in_flight.load(SeqCst) == 0
             && !self.block_on_woken()
     }
 

@@ -221,6 +221,7 @@ pub(crate) fn try_schedule_local(
             // run it itself once it has a P (Go's netpoll result list).
             let mut readied = m.readied.borrow_mut();
             let list = readied.as_mut()?;
+            shared.readied_in_flight.fetch_add(1, SeqCst);
             list.push(task.take().expect("task present"));
             return Some(Placed::Collected);
         };
@@ -253,6 +254,15 @@ pub(crate) fn try_schedule_local(
     None
 }
 
+/// Subtracts `n` from the in-flight count when dropped (after queueing).
+struct InFlightDone<'a>(&'a std::sync::atomic::AtomicUsize, usize);
+
+impl Drop for InFlightDone<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, SeqCst);
+    }
+}
+
 impl M {
     fn handle_p(&self) -> Option<(usize, &P)> {
         self.p.get().map(|p| (p, &self.shared.procs[p]))
@@ -267,6 +277,8 @@ impl M {
         }
         let shared = &*self.shared;
         let n = pending.len();
+        // Queued below: no longer only in this M's hands.
+        let _queued = InFlightDone(&shared.readied_in_flight, n);
         match self.handle_p() {
             Some((_, pp)) => {
                 for t in pending {
@@ -665,9 +677,11 @@ impl M {
                         return Some(a);
                     }
                     None => {
+                        let n = readied.len();
                         for t in readied {
                             shared.inject.push(t);
                         }
+                        shared.readied_in_flight.fetch_sub(n, SeqCst);
                         self.shared.wakep();
                     }
                 }
