@@ -269,22 +269,22 @@ impl P {
     }
 
     /// Moves yielded tasks whose turn has come into the local queue (call
-    /// when the local queue is empty). Returns whether any moved.
+    /// when the local queue is empty). Returns how many moved.
     ///
     /// # Safety
     /// The caller owns the P.
-    pub(crate) unsafe fn release_yielded(&self, inject: &Inject, force: bool) -> bool {
+    pub(crate) unsafe fn release_yielded(&self, inject: &Inject, force: bool) -> usize {
         // SAFETY: the caller owns the P.
         let o = unsafe { self.owned() };
         let popped = inject.popped();
-        let mut moved = false;
+        let mut moved = 0;
         while let Some((mark, _)) = o.yielded.front() {
             if !force && *mark > popped && !inject.is_empty() {
                 break;
             }
             let (_, t) = o.yielded.pop_front().expect("front exists");
             o.local.push_back_or_overflow(t, inject);
-            moved = true;
+            moved += 1;
         }
         self.update_len(o);
         moved

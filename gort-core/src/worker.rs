@@ -424,7 +424,7 @@ impl M {
             }
             // Yielded tasks whose turn has come (everything that was in the
             // global queue when they yielded has been taken).
-            if unsafe { pp.release_yielded(inject, false) } {
+            if self.release_yielded(pp, false) {
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }
@@ -434,7 +434,7 @@ impl M {
                 unsafe { pp.push_batch(rest) };
                 return Some((t, false));
             }
-            if unsafe { pp.release_yielded(inject, true) } {
+            if self.release_yielded(pp, true) {
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }
@@ -496,6 +496,19 @@ impl M {
             }
             return None;
         }
+    }
+
+    /// Moves yielded tasks into the local queue, where other Ps can steal
+    /// them; with more than one, wakes an idle P to share them (nothing
+    /// else would: they became runnable without a wake-up). Returns whether
+    /// any moved.
+    fn release_yielded(&self, pp: &P, force: bool) -> bool {
+        // SAFETY: the callers own `pp`.
+        let n = unsafe { pp.release_yielded(&self.shared.inject, force) };
+        if n > 1 {
+            self.shared.wakep();
+        }
+        n > 0
     }
 
     /// The world is stopping: put the P, with its queues, on the idle list.
