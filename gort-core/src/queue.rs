@@ -412,10 +412,10 @@ impl<T: Item> Steal<T> {
         if n > 1 {
             dst.inner.tail.store(last, Ordering::Release);
         }
-        // SAFETY: `grab` won the CAS over the `n` items it copied into `dst`'s
-        // slots `dst_tail..dst_tail + n` (invariant 2); those slots lie past
-        // `dst`'s tail, so only this thread (the owner of `dst`) has written
-        // them, and index `last` is not published, so no one else takes it.
+        // `grab` won the CAS over the `n` items it copied into `dst`'s slots
+        // `dst_tail..dst_tail + n` (invariant 2); those slots lie past `dst`'s
+        // tail, so only this thread (the owner of `dst`) has written them.
+        // SAFETY: index `last` is not published, so no one else takes it.
         Some(unsafe { take(ptr) })
     }
 

@@ -178,10 +178,10 @@ fn with_m<R>(shared: &Arc<Shared>, f: impl FnOnce(&M) -> R) -> Option<R> {
 pub(crate) fn with_current_m<R>(f: impl FnOnce(Option<&M>) -> R) -> R {
     CURRENT_M.with(|c| {
         let m = c.get();
-        // SAFETY: as in `with_m`.
         f(if m.is_null() {
             None
         } else {
+            // SAFETY: as in `with_m`.
             Some(unsafe { &*m })
         })
     })
@@ -425,16 +425,21 @@ impl M {
             // Yielded tasks whose turn has come (everything that was in the
             // global queue when they yielded has been taken).
             if self.release_yielded(pp, false) {
+                // SAFETY: we own P `p`.
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }
             }
-            if let Some((t, rest)) = inject.pop_batch(shared.nprocs(), unsafe { pp.free_slots() }) {
+            // SAFETY: we own P `p`.
+            let free = unsafe { pp.free_slots() };
+            if let Some((t, rest)) = inject.pop_batch(shared.nprocs(), free) {
                 pp.counters.add_owned(Event::GlobalTakes, 1);
+                // SAFETY: we own P `p`, and the batch fits in `free`.
                 unsafe { pp.push_batch(rest) };
                 return Some((t, false));
             }
             if self.release_yielded(pp, true) {
+                // SAFETY: we own P `p`.
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }
@@ -442,6 +447,7 @@ impl M {
             // Poll the driver without blocking, unless someone blocks in it.
             if shared.driver.has_waiters() && shared.poll_until.load(SeqCst) == 0 {
                 shared.driver.park(Some(Duration::ZERO));
+                // SAFETY: we own P `p`.
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }
@@ -463,6 +469,7 @@ impl M {
                     return Some((t, false));
                 }
                 // Stolen timers may have readied tasks into our queue.
+                // SAFETY: we own P `p`.
                 if let Some(x) = unsafe { pp.runq_get() } {
                     return Some(x);
                 }

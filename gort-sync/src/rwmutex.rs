@@ -495,10 +495,10 @@ impl<T: ?Sized> Deref for RwMutexReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: while a read guard exists it is counted in `count`'s
-        // reader bits; a writer is granted only when those are zero with
-        // `BLOCKED` set (so none can be added), so no writer holds the lock
-        // and nobody has `&mut T`.
+        // While a read guard exists it is counted in `count`'s reader bits; a
+        // writer is granted only when those are zero with `BLOCKED` set (so
+        // none can be added).
+        // SAFETY: so no writer holds the lock and nobody has `&mut T`.
         unsafe { &*self.rw.data.get() }
     }
 }
