@@ -490,7 +490,9 @@ fn hyper_util_server_graceful(bin: &Path, logs: &Path) {
         err.contains("Ctrl-C received, starting shutdown\n"),
         "{err}"
     );
-    assert!(err.ends_with("Gracefully shutdown!\n"), "{err}");
+    // The connection task may print "connection dropped" after this line:
+    // the watched connection signals the shutdown before its task returns.
+    assert!(err.contains("Gracefully shutdown!\n"), "{err}");
 }
 
 fn tungstenite_echo_server(bin: &Path, logs: &Path) {
