@@ -190,6 +190,12 @@ pub struct Runtime {
     inner: gort_core::runtime::Runtime,
 }
 
+impl AsRef<Handle> for Runtime {
+    fn as_ref(&self) -> &Handle {
+        self.inner.handle()
+    }
+}
+
 impl Runtime {
     /// A runtime with the default [`Builder`] settings.
     pub fn new() -> io::Result<Runtime> {
