@@ -32,19 +32,27 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, Ordering::AcqRel, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::driver::Driver;
 use crate::runtime::{Handle, ThreadNotify};
 use crate::sched::Shared;
 use crate::worker::M;
 
+/// Tasks the driving thread runs, at most, between two polls of a woken
+/// `block_on` future: Go's 61-tick global-queue interval, so the future
+/// (like the global queue) gets a turn within one round of the local queue
+/// and a future that yields cannot starve the tasks.
+const BLOCK_ON_INTERVAL: usize = crate::worker::GLOBAL_QUEUE_INTERVAL as usize;
+
 /// The part of a current-thread runtime's state that `block_on` callers
 /// share: who drives the P, who waits to, and whether the driver sleeps.
 pub(crate) struct CurrentThread {
     slot: Mutex<Slot>,
+    /// Signalled when the driver leaves (shutdown waits for it).
+    left: Condvar,
     /// The driving thread is in (or about to enter) `Driver::park`; whoever
     /// makes work for it must then unpark the driver. Raised before the
     /// driver's last look at the queues, read after a producer's fence: one
@@ -67,6 +75,7 @@ impl CurrentThread {
                 driving: false,
                 waiting: Vec::new(),
             }),
+            left: Condvar::new(),
             sleeping: AtomicBool::new(false),
             driver,
         }
@@ -107,9 +116,38 @@ impl CurrentThread {
             s.driving = false;
             std::mem::take(&mut s.waiting)
         };
+        self.left.notify_all();
         for w in waiting {
             w.notify();
         }
+    }
+
+    /// Shutdown: waits until no thread drives the P (the driver sees the
+    /// flag after its current task poll), at most until `deadline`.
+    /// Returns whether the P is free.
+    pub(crate) fn wait_not_driving(&self, deadline: Option<Instant>) -> bool {
+        let mut s = self.lock();
+        while s.driving {
+            // Re-kicked each round: the driver may be about to sleep.
+            self.driver.unpark();
+            let step = Duration::from_millis(10);
+            let wait = match deadline {
+                None => step,
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    (d - now).min(step)
+                }
+            };
+            s = self
+                .left
+                .wait_timeout(s, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     fn forget(&self, me: &Arc<ThreadNotify>) {
@@ -190,6 +228,7 @@ fn drive<F: Future + ?Sized>(
     };
     // Polled first: it may have been woken while another thread drove.
     let mut poll_future = true;
+    let mut ran_since_poll = 0;
     loop {
         if shared.is_shutdown() {
             return None;
@@ -200,8 +239,13 @@ fn drive<F: Future + ?Sized>(
                 m.queue_pending();
             }
         }
-        if notify.notified.swap(false, AcqRel) || poll_future {
+        // A woken future waits for at most a round of tasks, so one that
+        // yields (or is woken by every task) lets the queued tasks run.
+        if poll_future
+            || (ran_since_poll >= BLOCK_ON_INTERVAL && notify.notified.swap(false, AcqRel))
+        {
             poll_future = false;
+            ran_since_poll = 0;
             if let Poll::Ready(v) = handle.poll_block_on(cx, future.as_mut()) {
                 return Some(v);
             }
@@ -210,9 +254,14 @@ fn drive<F: Future + ?Sized>(
         if m.has_p() {
             if let Some((task, inherit)) = m.find_runnable() {
                 m.run_task(task, inherit);
+                ran_since_poll += 1;
                 continue;
             }
             // Nothing runnable: `find_runnable` released the P.
+        }
+        if notify.notified.swap(false, AcqRel) {
+            poll_future = true;
+            continue;
         }
         if shared.deadlocked.load(SeqCst) {
             handle.deadlock_panic();

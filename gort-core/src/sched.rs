@@ -493,6 +493,15 @@ impl Shared {
                 join_until(h, deadline, &*self.driver);
             }
         }
+        // A current-thread runtime's P is driven by a `block_on` thread,
+        // not an M: wait for it to let go of the P before its queues are
+        // drained. If it does not by the deadline (stuck in a poll), the
+        // queues stay as they are: the tasks are still cancelled below,
+        // only their queued references are left behind.
+        let p_free = self
+            .current_thread
+            .as_ref()
+            .is_none_or(|ct| ct.wait_not_driving(deadline));
         // Cancel every task still alive; their futures drop here, on the
         // thread that shuts the runtime down.
         for t in self.owned.close_and_drain() {
@@ -501,10 +510,13 @@ impl Shared {
         }
         // Drop the queued references (the tasks are complete now). A future's
         // Drop may have woken others into the global queue: drain until empty.
-        for p in self.procs.iter_all() {
-            // SAFETY: no M runs any more (they were joined), or the ones that
-            // timed out are past the shutdown check and hold no P.
-            drop(unsafe { p.drain() });
+        if p_free {
+            for p in self.procs.iter_all() {
+                // SAFETY: no M runs any more (they were joined), or the ones
+                // that timed out are past the shutdown check and hold no P;
+                // no `block_on` thread drives a P (`p_free`).
+                drop(unsafe { p.drain() });
+            }
         }
         loop {
             let v = self.inject.drain();

@@ -369,3 +369,59 @@ fn dropping_a_current_thread_runtime_drops_each_queued_task_once() {
     drop(rt);
     assert_eq!(drops.load(SeqCst), 5);
 }
+
+#[test]
+fn shutdown_while_another_thread_drives_waits_for_it_and_cancels_every_task_once() {
+    struct DropCount(Arc<AtomicUsize>);
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let rt = ct();
+    let handle = rt.handle().clone();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (driving_tx, driving) = std::sync::mpsc::channel();
+    let gate = Gate::default();
+    let (d, g) = (drops.clone(), gate.clone());
+    let driver = thread::spawn(move || {
+        handle.block_on(async move {
+            for _ in 0..8 {
+                let d = DropCount(d.clone());
+                gort_core::spawn(async move {
+                    let _d = d;
+                    std::future::pending::<()>().await
+                });
+            }
+            gort_core::yield_now().await; // the 8 tasks run and park
+            driving_tx.send(()).unwrap();
+            g.wait().await;
+            "returned"
+        })
+    });
+    driving.recv().unwrap();
+    rt.shutdown_timeout(Duration::from_secs(10));
+    assert_eq!(drops.load(SeqCst), 8);
+    // The driver let go of the P and now waits for its own future only.
+    gate.open();
+    assert_eq!(driver.join().unwrap(), "returned");
+}
+
+#[test]
+fn a_yielding_block_on_future_lets_every_queued_task_run_first() {
+    let rt = ct();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    rt.block_on(async move {
+        for i in 0..3 {
+            let o = o.clone();
+            gort_core::spawn(async move { o.lock().unwrap().push(format!("task {i}")) });
+        }
+        gort_core::yield_now().await;
+        o.lock().unwrap().push("block_on future".to_string());
+    });
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec!["task 0", "task 1", "task 2", "block_on future"]
+    );
+}
