@@ -127,12 +127,12 @@ impl LocalShared {
     where
         F: Future + 'static,
     {
+        let sched = LocalSched(self.clone());
         // SAFETY: the task is polled only by `run_ready`, which runs on the
         // owner thread (the callers hold the `!Send` `LocalSet`, or are the
         // thread whose own set this is), and `close` cancels every
         // unfinished task on that thread; `LocalSched` only queues.
-        let (notified, raw, join) =
-            unsafe { super::new_local_task(future, LocalSched(self.clone()), loc) };
+        let (notified, raw, join) = unsafe { super::new_local_task(future, sched, loc) };
         if !self.owned.bind(raw) {
             // The set is closed: the task is cancelled before it ever runs,
             // its future dropped here, on the owner thread.

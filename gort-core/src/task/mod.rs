@@ -119,7 +119,12 @@ impl RawTask {
 /// An owned reference to a task that is in, or going into, a run queue.
 pub(crate) struct Notified(NonNull<Header>);
 
-// SAFETY: tasks are Send (their futures and outputs are), and the header is Sync.
+// SAFETY: the header is Sync, and a task's future and output are Send
+// (`new_task`), or the task is local (`new_local_task`): its `Notified`
+// may cross threads, but is run only on the owner thread, and dropped
+// elsewhere it only releases a reference — never the last one while the
+// future lives, since the set's list keeps one until the owner completes
+// or cancels the task.
 unsafe impl Send for Notified {}
 
 impl Notified {
