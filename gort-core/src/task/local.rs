@@ -25,6 +25,11 @@
 //!   arriving later drops its reference at once, so the queue never keeps a
 //!   finished task — and through its scheduler, the set — alive.
 //!
+//! Local tasks belong to their set, not to a runtime: the runtime's
+//! live-task list does not hold them, so `dump_tasks` and `num_goroutine`
+//! do not count them and runtime shutdown does not cancel them (dropping
+//! the set does, on its thread).
+//!
 //! Where [`spawn_local`] puts a task:
 //! 1. inside a `LocalSet` (a task of one, or the future of `run_until`):
 //!    that set;
