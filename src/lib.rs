@@ -98,9 +98,26 @@ pub mod coro {
     };
 }
 
-/// Tasks: spawning with options, handles, ids.
+/// Tasks: spawning with options, handles, ids; `!Send` tasks with
+/// [`task::LocalSet`] and [`task::spawn_local`].
+///
+/// ```
+/// use std::rc::Rc;
+/// let rt = gort::runtime::Builder::new_current_thread().build().unwrap();
+/// let local = gort::task::LocalSet::new();
+/// let v = local.block_on(&rt, async {
+///     let shared = Rc::new(20); // !Send
+///     let s = shared.clone();
+///     let h = gort::task::spawn_local(async move { *s + 1 });
+///     h.await.unwrap() + *shared
+/// });
+/// assert_eq!(v, 41);
+/// ```
 pub mod task {
-    pub use gort_core::task::{AbortHandle, Builder, JoinError, JoinHandle, JoinSet, TaskId};
+    pub use gort_core::task::{
+        spawn_local, AbortHandle, Builder, JoinError, JoinHandle, JoinSet, LocalSet, RunUntil,
+        TaskId,
+    };
     pub use gort_core::{block_in_place, spawn, spawn_blocking, yield_now, YieldNow};
 }
 

@@ -51,7 +51,19 @@ impl Builder {
         Builder::new()
     }
 
-    /// tokio's name for a runtime with one P.
+    /// tokio's current-thread runtime: one P, driven by the thread that
+    /// calls `block_on` (every task, timer and socket runs there, no
+    /// worker thread is started). Tasks spawned while no thread is in
+    /// `block_on` wait for the next one; a task that blocks its thread
+    /// stalls the others (no monitor hand-off); `block_in_place` runs
+    /// inline; `procs`/`worker_threads` are ignored.
+    ///
+    /// ```
+    /// let rt = gort::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// let here = std::thread::current().id();
+    /// let there = rt.block_on(async { gort::spawn(async { std::thread::current().id() }).await.unwrap() });
+    /// assert_eq!(here, there);
+    /// ```
     pub fn new_current_thread() -> Builder {
         Builder {
             core: gort_core::runtime::Builder::new_current_thread(),
@@ -190,6 +202,12 @@ pub struct Runtime {
     inner: gort_core::runtime::Runtime,
 }
 
+impl AsRef<Handle> for Runtime {
+    fn as_ref(&self) -> &Handle {
+        self.inner.handle()
+    }
+}
+
 impl Runtime {
     /// A runtime with the default [`Builder`] settings.
     pub fn new() -> io::Result<Runtime> {
@@ -197,7 +215,8 @@ impl Runtime {
     }
 
     /// Runs `future` to completion on the current thread, with this runtime
-    /// entered: tasks it spawns run on the runtime's workers.
+    /// entered: tasks it spawns run on the runtime's workers, or, on a
+    /// current-thread runtime, on this thread while it waits for `future`.
     ///
     /// # Panics
     /// When called from a task (it would block a P); use `.await`, or

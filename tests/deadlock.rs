@@ -17,10 +17,14 @@ fn main() {
         child(&scenario);
         return;
     }
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "program_deadlocked_on_a_channel_panics_with_gos_message_and_the_dump",
             deadlocked_program_panics,
+        ),
+        (
+            "current_thread_program_deadlocked_panics_with_gos_message_and_the_dump",
+            current_thread_deadlock_panics,
         ),
         (
             "program_woken_later_from_an_outside_thread_is_not_called_deadlocked",
@@ -60,6 +64,17 @@ fn child(scenario: &str) {
                     .name("stuck-receiver")
                     .spawn(async move { rx.recv().await });
                 // Nobody will ever send: Go reports a deadlock here.
+                let _ = h.await;
+            });
+            println!("UNREACHABLE: block_on returned");
+        }
+        "deadlock_on_chan_current_thread" => {
+            let rt = Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let (_tx, rx) = gort::sync::chan::<u32>(0);
+                let h = gort::task::Builder::new()
+                    .name("stuck-receiver")
+                    .spawn(async move { rx.recv().await });
                 let _ = h.await;
             });
             println!("UNREACHABLE: block_on returned");
@@ -114,6 +129,22 @@ fn text(b: &[u8]) -> String {
 
 fn deadlocked_program_panics() {
     let out: Output = command("deadlock_on_chan", &[]).output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "the child should have panicked");
+    assert!(
+        err.contains("all goroutines are asleep - deadlock!"),
+        "{err}"
+    );
+    assert!(err.contains("\"stuck-receiver\" [chan receive"), "{err}");
+    assert!(!text(&out.stdout).contains("UNREACHABLE"));
+}
+
+/// The same program on a current-thread runtime, whose `block_on` thread
+/// is asleep in the poller when the check fires.
+fn current_thread_deadlock_panics() {
+    let out: Output = command("deadlock_on_chan_current_thread", &[])
+        .output()
+        .unwrap();
     let err = text(&out.stderr);
     assert!(!out.status.success(), "the child should have panicked");
     assert!(

@@ -130,3 +130,53 @@ fn tokio_builder_names_build_runtimes() {
     assert_eq!(rt.handle().gomaxprocs(), 1);
     rt.shutdown_timeout(Duration::from_secs(1));
 }
+
+/// The runtime surface of issue 12, written as tokio code with the paths
+/// changed: every name resolves and does what tokio's does.
+#[test]
+fn tokio_runtime_and_task_surface_ports_by_changing_the_path() {
+    use gort::runtime::{Builder, Handle, Runtime};
+    use gort::task::{self, AbortHandle, JoinError, JoinHandle, JoinSet};
+
+    let rt: Runtime = Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("surface")
+        .max_blocking_threads(2)
+        .build()
+        .unwrap();
+    assert!(Handle::try_current().is_err());
+    let out = rt.block_on(async {
+        let h = Handle::current();
+        assert!(Handle::try_current().is_ok());
+        let a: JoinHandle<u32> = h.spawn(async { 1 });
+        let b: JoinHandle<u32> = task::spawn(async { 2 });
+        let c = task::spawn_blocking(|| 3u32);
+        let d = h.spawn_blocking(|| 4u32);
+        let e = task::spawn(async { task::block_in_place(|| 5u32) });
+        task::yield_now().await;
+        let stuck = task::spawn(std::future::pending::<()>());
+        let abort: AbortHandle = stuck.abort_handle();
+        abort.abort();
+        let err: JoinError = stuck.await.unwrap_err();
+        assert!(err.is_cancelled());
+        let mut set = JoinSet::new();
+        set.spawn(async { 6u32 });
+        let six = set.join_next().await.unwrap().unwrap();
+        a.await.unwrap()
+            + b.await.unwrap()
+            + c.await.unwrap()
+            + d.await.unwrap()
+            + e.await.unwrap()
+            + six
+    });
+    assert_eq!(out, 21);
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    let h = rt.handle().clone();
+    let from_outside =
+        std::thread::spawn(move || h.block_on(async { task::spawn(async { 8 }).await.unwrap() }))
+            .join()
+            .unwrap();
+    assert_eq!(from_outside, 8);
+    rt.shutdown_timeout(Duration::from_secs(5));
+}

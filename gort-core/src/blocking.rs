@@ -332,7 +332,8 @@ where
     Ok(join)
 }
 
-/// Drives a `!Send` future on the current thread, parking it between polls.
+/// Drives a `!Send` future (and the thread's own local set) on the current
+/// thread, parking it between polls.
 fn run_local<F: Future>(fut: F) -> F::Output {
     use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
     use std::sync::Arc;
@@ -358,8 +359,12 @@ fn run_local<F: Future>(fut: F) -> F::Output {
     let waker = Waker::from(unpark.clone());
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
+    // `spawn_local` outside a LocalSet puts tasks on this thread's own set.
+    let _local = crate::task::local::drive_thread_set();
     loop {
-        if let Poll::Ready(v) = crate::coop::with_budget(|| fut.as_mut().poll(&mut cx)) {
+        if let Poll::Ready(v) = crate::coop::with_budget(|| {
+            crate::task::local::poll_with_thread_set(fut.as_mut(), &mut cx)
+        }) {
             return v;
         }
         while !unpark.woken.swap(false, AcqRel) {

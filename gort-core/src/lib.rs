@@ -31,6 +31,7 @@ mod context;
 pub mod coop;
 pub mod coro;
 mod cpu;
+mod current_thread;
 pub mod driver;
 mod dump;
 pub mod gc;

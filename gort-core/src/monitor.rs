@@ -137,7 +137,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 next_trace = Some(t.max(now - every) + every);
             }
         }
-        retake(&shared, &mut seen, now);
+        // A current-thread runtime has no other thread to hand a P to.
+        if shared.current_thread.is_none() {
+            retake(&shared, &mut seen, now);
+        }
         g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
     }
 }

@@ -2,9 +2,12 @@
 //! down a runtime.
 //!
 //! A runtime is the shared scheduler state (`sched.rs`), the monitor thread
-//! and Ms started on demand. `block_on` drives one future on the calling
-//! thread, which holds no P: tasks it spawns go to the global queue and an
-//! M picks them up, as a goroutine readied from outside Go would.
+//! and Ms started on demand. On a multi-thread runtime `block_on` drives
+//! one future on the calling thread, which holds no P: tasks it spawns go
+//! to the global queue and an M picks them up, as a goroutine readied from
+//! outside Go would. On a current-thread runtime the calling thread takes
+//! the one P and runs the tasks itself (`current_thread.rs`). Either way
+//! `block_on` also polls the thread's own local set (`task/local.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -46,6 +49,7 @@ pub struct Builder {
     deadlock_detection: Option<bool>,
     driver: Option<Arc<dyn Driver>>,
     timers: Option<Arc<dyn Timers>>,
+    current_thread: bool,
 }
 
 impl Default for Builder {
@@ -79,6 +83,7 @@ impl Builder {
             deadlock_detection: None,
             driver: None,
             timers: None,
+            current_thread: false,
         }
     }
 
@@ -87,12 +92,27 @@ impl Builder {
         Builder::new()
     }
 
-    /// tokio's name for a single-threaded runtime: one P. Tasks still run on
-    /// a worker thread (an M), not on the thread that calls `block_on`, so
-    /// a task that blocks its thread is handed off as on any runtime.
+    /// tokio's current-thread runtime: one P, driven by the thread that
+    /// calls `block_on`, which runs every task, timer and I/O event between
+    /// polls of its own future; no worker thread is started. `procs`,
+    /// `worker_threads` and `GORT_MAXPROCS` are ignored. See
+    /// `current_thread.rs` for the rules: tasks spawned while no thread is
+    /// in `block_on` wait for the next one; a second concurrent `block_on`
+    /// takes the P over when the first returns; a task that blocks its
+    /// thread stalls the others (no hand-off); `block_in_place` runs
+    /// inline; `set_gomaxprocs(n)` fails unless `n == 1`.
+    ///
+    /// ```
+    /// let rt = gort_core::runtime::Builder::new_current_thread().build().unwrap();
+    /// let me = std::thread::current().id();
+    /// let ran_on = rt.block_on(async {
+    ///     gort_core::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_eq!(ran_on, me);
+    /// ```
     pub fn new_current_thread() -> Builder {
         let mut b = Builder::new();
-        b.procs(1);
+        b.current_thread = true;
         b
     }
 
@@ -191,6 +211,7 @@ impl Builder {
     /// bad `GORT_MAXPROCS` (the message names the variable and the value).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let procs = match self.procs {
+            _ if self.current_thread => 1,
             Some(n) => check_procs(n)
                 .map_err(|why| invalid(format!("Builder::procs({n}) is not valid: {why}")))?,
             None => match crate::config::maxprocs_from_env()? {
@@ -241,6 +262,7 @@ impl Builder {
             timers,
             self.max_blocking_threads,
             config,
+            self.current_thread,
         ));
         let mon = shared.clone();
         let monitor = thread::Builder::new()
@@ -343,6 +365,18 @@ impl Runtime {
         if let Some(m) = self.monitor.take() {
             let _ = m.join();
         }
+    }
+}
+
+impl AsRef<Handle> for Runtime {
+    fn as_ref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl AsRef<Handle> for Handle {
+    fn as_ref(&self) -> &Handle {
+        self
     }
 }
 
@@ -588,6 +622,7 @@ impl Handle {
         }
         let _enter = context::enter(self.clone());
         let _depth = context::enter_block_on();
+        let _local = crate::task::local::drive_thread_set();
         struct InBlockOn<'a>(&'a std::sync::atomic::AtomicUsize);
         impl Drop for InBlockOn<'_> {
             fn drop(&mut self) {
@@ -601,6 +636,7 @@ impl Handle {
         let notify = Arc::new(ThreadNotify {
             thread: thread::current(),
             notified: AtomicBool::new(false),
+            current_thread: self.shared.current_thread.clone(),
         });
         let waker = Waker::from(notify.clone());
         let mut cx = Context::from_waker(&waker);
@@ -623,37 +659,69 @@ impl Handle {
             }
         }
         let _unregister = Unregister(&self.shared.block_on_waiters, notify.clone());
-        let active = &self.shared.block_on_active;
+        if let Some(ct) = &self.shared.current_thread {
+            return crate::current_thread::block_on(self, ct, &notify, &mut cx, future);
+        }
         loop {
-            self.shared
-                .block_on_polls
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let res = crate::coop::with_budget(|| future.as_mut().poll(&mut cx));
-            active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            if let Poll::Ready(v) = res {
+            if let Poll::Ready(v) = self.poll_block_on(&mut cx, future.as_mut()) {
                 return v;
             }
+            self.park_block_on(&notify);
+        }
+    }
+
+    /// One poll of a `block_on` future (and a turn of the thread's own
+    /// local set), counted for the deadlock check.
+    pub(crate) fn poll_block_on<F: Future + ?Sized>(
+        &self,
+        cx: &mut Context<'_>,
+        future: std::pin::Pin<&mut F>,
+    ) -> Poll<F::Output> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.shared.block_on_polls.fetch_add(1, SeqCst);
+        let active = &self.shared.block_on_active;
+        active.fetch_add(1, SeqCst);
+        struct Inactive<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Inactive<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, SeqCst);
+            }
+        }
+        let inactive = Inactive(active);
+        let res = crate::coop::with_budget(|| crate::task::local::poll_with_thread_set(future, cx));
+        drop(inactive);
+        if res.is_pending() {
             // A paused clock may advance now that this future waits: let
             // the idle M look again.
             if self.shared.timers.as_ref().is_some_and(|t| t.is_paused()) {
                 self.shared.wake_netpoller(std::time::Instant::now());
             }
             crate::wait::take_wait_reason();
-            while !notify.notified.swap(false, AcqRel) {
-                if self
-                    .shared
-                    .deadlocked
-                    .load(std::sync::atomic::Ordering::SeqCst)
-                {
-                    panic!(
-                        "all goroutines are asleep - deadlock!\n\n{}",
-                        self.dump_tasks()
-                    );
-                }
-                thread::park();
-            }
         }
+        res
+    }
+
+    /// Parks the thread until its `block_on` future is woken; panics if the
+    /// deadlock check fires meanwhile.
+    pub(crate) fn park_block_on(&self, notify: &ThreadNotify) {
+        while !notify.notified.swap(false, AcqRel) {
+            if self
+                .shared
+                .deadlocked
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                self.deadlock_panic();
+            }
+            thread::park();
+        }
+    }
+
+    /// Go's "all goroutines are asleep - deadlock!", with the task dump.
+    pub(crate) fn deadlock_panic(&self) -> ! {
+        panic!(
+            "all goroutines are asleep - deadlock!\n\n{}",
+            self.dump_tasks()
+        );
     }
 }
 
@@ -674,23 +742,36 @@ pub(crate) struct ThreadNotify {
     /// Woken since the last poll (the deadlock check reads it: a pending
     /// wake-up means the runtime is not dead).
     pub(crate) notified: AtomicBool,
+    /// On a current-thread runtime the thread may sleep in the driver
+    /// instead of on its parker: a wake kicks the driver too.
+    current_thread: Option<Arc<crate::current_thread::CurrentThread>>,
 }
 
 impl ThreadNotify {
+    /// Wakes the thread without marking its future woken (the deadlock
+    /// check, which makes it look at the `deadlocked` flag).
     pub(crate) fn unpark(&self) {
         self.thread.unpark();
+        if let Some(ct) = &self.current_thread {
+            ct.kick();
+        }
+    }
+
+    /// Marks the future woken and wakes its thread.
+    pub(crate) fn notify(&self) {
+        if !self.notified.swap(true, AcqRel) {
+            self.unpark();
+        }
     }
 }
 
 impl Wake for ThreadNotify {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.notify();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.notified.swap(true, AcqRel) {
-            self.thread.unpark();
-        }
+        self.notify();
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::allp::AllP;
 use crate::blocking::BlockingPool;
+use crate::current_thread::CurrentThread;
 use crate::driver::{Driver, Timers};
 use crate::idle::{Assignment, Idle, StartM};
 use crate::inject::Inject;
@@ -84,6 +85,9 @@ pub(crate) struct Shared {
     pub(crate) block_on_waiters: Mutex<Vec<Arc<crate::runtime::ThreadNotify>>>,
     /// Polls of `block_on` futures (the deadlock check's activity sign).
     pub(crate) block_on_polls: AtomicU64,
+    /// Set on a current-thread runtime: its one P is driven by the thread
+    /// in `block_on`, and no M thread is ever started.
+    pub(crate) current_thread: Option<Arc<CurrentThread>>,
 }
 
 impl Shared {
@@ -93,6 +97,7 @@ impl Shared {
         timers: Option<Arc<dyn Timers>>,
         max_blocking: usize,
         config: Config,
+        current_thread: bool,
     ) -> Shared {
         let idle = Idle::new();
         {
@@ -108,7 +113,6 @@ impl Shared {
             inject: Inject::new(),
             idle,
             owned: OwnedTasks::new(nprocs * 4),
-            driver,
             timers,
             blocking: BlockingPool::new(max_blocking),
             monitor: MonitorShared::new(),
@@ -132,6 +136,8 @@ impl Shared {
             deadlocked: AtomicBool::new(false),
             block_on_waiters: Mutex::new(Vec::new()),
             block_on_polls: AtomicU64::new(0),
+            current_thread: current_thread.then(|| Arc::new(CurrentThread::new(driver.clone()))),
+            driver,
         }
     }
 
@@ -185,22 +191,39 @@ impl Shared {
         // Pairs with the fence an M runs after putting its P on the idle
         // list: either we see the idle P, or it sees our new work.
         fence(SeqCst);
+        if let Some(ct) = &self.current_thread {
+            // No M to start: wake the `block_on` thread if it sleeps.
+            ct.kick();
+            return;
+        }
         if !self.idle.try_claim_spinning() {
             return;
         }
         self.start_m(None, true);
     }
 
+    /// A new M's id.
+    pub(crate) fn new_m_id(&self) -> u64 {
+        self.next_m_id.fetch_add(1, Relaxed)
+    }
+
     /// Go's `startm`: run P `p` (or any idle P) on an idle or new M.
     pub(crate) fn start_m(self: &Arc<Self>, p: Option<usize>, spinning: bool) {
         let mut s = self.idle.lock();
-        if self.is_shutdown() {
+        if self.is_shutdown() || self.current_thread.is_some() {
+            // Shutting down, or a current-thread runtime, which never
+            // starts an M: the P goes back to the idle list, where the
+            // `block_on` thread (woken by `wakep`) takes it.
             if let Some(p) = p {
                 self.procs[p].set_idle();
                 self.idle.pidle_put(&mut s, p);
             }
             if spinning {
                 self.idle.dec_spinning();
+            }
+            drop(s);
+            if let Some(ct) = &self.current_thread {
+                ct.kick();
             }
             return;
         }
@@ -330,6 +353,19 @@ impl Shared {
         crate::runtime::check_procs(n).map_err(|why| {
             crate::runtime::invalid(format!("set_gomaxprocs({n}) is not valid: {why}"))
         })?;
+        if self.current_thread.is_some() {
+            return if n == 1 {
+                Ok(1)
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    format!(
+                        "set_gomaxprocs({n}): a current-thread runtime has exactly one P, \
+                         driven by the thread in block_on; build a multi-thread runtime for more"
+                    ),
+                ))
+            };
+        }
         let _one = self.resize_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.is_shutdown() {
             return Err(std::io::Error::other(
@@ -457,6 +493,15 @@ impl Shared {
                 join_until(h, deadline, &*self.driver);
             }
         }
+        // A current-thread runtime's P is driven by a `block_on` thread,
+        // not an M: wait for it to let go of the P before its queues are
+        // drained. If it does not by the deadline (stuck in a poll), the
+        // queues stay as they are: the tasks are still cancelled below,
+        // only their queued references are left behind.
+        let p_free = self
+            .current_thread
+            .as_ref()
+            .is_none_or(|ct| ct.wait_not_driving(deadline));
         // Cancel every task still alive; their futures drop here, on the
         // thread that shuts the runtime down.
         for t in self.owned.close_and_drain() {
@@ -465,10 +510,13 @@ impl Shared {
         }
         // Drop the queued references (the tasks are complete now). A future's
         // Drop may have woken others into the global queue: drain until empty.
-        for p in self.procs.iter_all() {
-            // SAFETY: no M runs any more (they were joined), or the ones that
-            // timed out are past the shutdown check and hold no P.
-            drop(unsafe { p.drain() });
+        if p_free {
+            for p in self.procs.iter_all() {
+                // SAFETY: no M runs any more (they were joined), or the ones
+                // that timed out are past the shutdown check and hold no P;
+                // no `block_on` thread drives a P (`p_free`).
+                drop(unsafe { p.drain() });
+            }
         }
         loop {
             let v = self.inject.drain();

@@ -88,31 +88,7 @@ pub(crate) struct M {
 
 /// Thread main of an M.
 pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
-    let info = Arc::new(MInfo {
-        id,
-        p: AtomicI64::new(-1),
-        curg: AtomicU64::new(0),
-        spinning: AtomicBool::new(false),
-        blocked: AtomicBool::new(false),
-    });
-    shared
-        .ms
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(info.clone());
-    let m = M {
-        id,
-        info,
-        shared: shared.clone(),
-        p: Cell::new(None),
-        spinning: Cell::new(false),
-        in_poll: Cell::new(false),
-        lost_p: Cell::new(false),
-        readied: std::cell::RefCell::new(None),
-        pending: std::cell::RefCell::new(Vec::new()),
-        parker: MParker::new(id),
-        rng: Cell::new(seed(id)),
-    };
+    let m = M::new(shared.clone(), id);
     let _enter = context::enter(Handle {
         shared: shared.clone(),
     });
@@ -141,11 +117,7 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
     }
     m.drop_p_for_exit();
     CURRENT_M.with(|c| c.set(ptr::null()));
-    shared
-        .ms
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|i| i.id != id);
+    m.unregister();
     shared.idle.lock().mcount -= 1;
     shared.threads_alive.fetch_sub(1, Relaxed);
 }
@@ -165,7 +137,9 @@ fn with_m<R>(shared: &Arc<Shared>, f: impl FnOnce(&M) -> R) -> Option<R> {
             return None;
         }
         // SAFETY: CURRENT_M points at the M on this thread's stack frame in
-        // `run_m`, and is cleared before that frame ends.
+        // `run_m` (cleared before that frame ends) or in
+        // `current_thread::drive` (restored by `EnterM`, declared after
+        // the M, so it drops first).
         let m = unsafe { &*m };
         if !Arc::ptr_eq(&m.shared, shared) {
             return None;
@@ -254,6 +228,15 @@ pub(crate) fn try_schedule_local(
     None
 }
 
+/// Restores the thread's previous M on drop; see [`M::enter`].
+pub(crate) struct EnterM(*const M);
+
+impl Drop for EnterM {
+    fn drop(&mut self) {
+        CURRENT_M.with(|c| c.set(self.0));
+    }
+}
+
 /// Subtracts `n` from the in-flight count when dropped (after queueing).
 struct InFlightDone<'a>(&'a std::sync::atomic::AtomicUsize, usize);
 
@@ -264,13 +247,73 @@ impl Drop for InFlightDone<'_> {
 }
 
 impl M {
+    /// A new M with id `id`, listed in `shared.ms` (schedtrace, the
+    /// deadlock check) until [`M::unregister`].
+    pub(crate) fn new(shared: Arc<Shared>, id: u64) -> M {
+        let info = Arc::new(MInfo {
+            id,
+            p: AtomicI64::new(-1),
+            curg: AtomicU64::new(0),
+            spinning: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+        });
+        shared
+            .ms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(info.clone());
+        M {
+            id,
+            info,
+            shared,
+            p: Cell::new(None),
+            spinning: Cell::new(false),
+            in_poll: Cell::new(false),
+            lost_p: Cell::new(false),
+            readied: std::cell::RefCell::new(None),
+            pending: std::cell::RefCell::new(Vec::new()),
+            parker: MParker::new(id),
+            rng: Cell::new(seed(id)),
+        }
+    }
+
+    /// Takes the M off `shared.ms`.
+    pub(crate) fn unregister(&self) {
+        self.shared
+            .ms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|i| i.id != self.id);
+    }
+
+    /// Makes `self` this thread's M until the guard drops (which restores
+    /// the previous one). For the `block_on` thread of a current-thread
+    /// runtime; `run_m` sets its M for the thread's whole life.
+    pub(crate) fn enter(&self) -> EnterM {
+        EnterM(CURRENT_M.with(|c| c.replace(self)))
+    }
+
+    /// A current-thread runtime's `block_on` thread, with no P and nothing
+    /// to run: blocks in the driver for at most `timeout`. Tasks its poll
+    /// readies are kept and queued on the P the thread takes next
+    /// ([`M::queue_pending`]), as `idle_wait` does.
+    pub(crate) fn park_in_driver(&self, timeout: Option<Duration>) {
+        debug_assert!(self.p.get().is_none());
+        self.info.blocked.store(true, Relaxed);
+        *self.readied.borrow_mut() = Some(Vec::new());
+        self.shared.driver.park(timeout);
+        let readied = self.readied.borrow_mut().take().unwrap_or_default();
+        self.info.blocked.store(false, Relaxed);
+        self.pending.borrow_mut().extend(readied);
+    }
+
     fn handle_p(&self) -> Option<(usize, &P)> {
         self.p.get().map(|p| (p, &self.shared.procs[p]))
     }
 
     /// Queues the tasks the driver readied on the P just acquired; if there
     /// is more than one, another M is woken to share them.
-    fn queue_pending(&self) {
+    pub(crate) fn queue_pending(&self) {
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         if pending.is_empty() {
             return;
@@ -310,7 +353,7 @@ impl M {
         self.info.p.store(p.map_or(-1, |p| p as i64), Relaxed);
     }
 
-    fn acquire(&self, a: Assignment) {
+    pub(crate) fn acquire(&self, a: Assignment) {
         self.shared.procs[a.p].set_owner(self.id);
         self.set_p(Some(a.p));
         self.lost_p.set(false);
@@ -349,7 +392,7 @@ impl M {
     }
 
     /// Go's `execute`: poll one task with the P retakable.
-    fn run_task(&self, task: Notified, inherit: bool) {
+    pub(crate) fn run_task(&self, task: Notified, inherit: bool) {
         let shared = &*self.shared;
         let Some((_, pp)) = self.handle_p() else {
             shared.inject.push(task);
@@ -395,7 +438,7 @@ impl M {
 
     /// Go's `findRunnable`. Returns `None` once the P has been released
     /// (or lost, or the runtime is shutting down).
-    fn find_runnable(&self) -> Option<(Notified, bool)> {
+    pub(crate) fn find_runnable(&self) -> Option<(Notified, bool)> {
         let shared = &*self.shared;
         let inject = &shared.inject;
         'top: loop {
@@ -536,7 +579,7 @@ impl M {
 
     /// Takes any idle P (for an M that has none), counting itself spinning
     /// if asked.
-    fn take_idle_p(&self, spinning: bool) -> Option<Assignment> {
+    pub(crate) fn take_idle_p(&self, spinning: bool) -> Option<Assignment> {
         let idle: &Idle = &self.shared.idle;
         let mut s = idle.lock();
         let p = idle.pidle_get(&mut s)?;
@@ -719,7 +762,7 @@ impl M {
     }
 
     /// Releases whatever P this M holds when it exits (shutdown).
-    fn drop_p_for_exit(&self) {
+    pub(crate) fn drop_p_for_exit(&self) {
         if let Some(p) = self.p.take() {
             let shared = &*self.shared;
             let mut s = shared.idle.lock();
@@ -737,6 +780,12 @@ impl M {
         let Some((p, pp)) = self.handle_p() else {
             return false;
         };
+        if self.shared.current_thread.is_some() {
+            // A current-thread runtime has no other M to hand the P to:
+            // the closure runs inline and the P's tasks wait (see
+            // `current_thread.rs`).
+            return false;
+        }
         if self.in_poll.get() && !pp.acquire_in_poll(self.id) {
             self.lose_p();
             return false;

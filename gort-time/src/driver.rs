@@ -102,11 +102,6 @@ impl TimerShared {
         }
         false
     }
-
-    /// Whether an entry is pending in a heap.
-    pub(crate) fn is_armed(&self) -> bool {
-        self.lock().armed
-    }
 }
 
 #[repr(align(128))]
@@ -203,6 +198,18 @@ impl TimeDriver {
     /// the next P in turn. Any earlier arming is superseded. Returns
     /// whether it was armed before (Go's `Reset` result).
     pub(crate) fn arm(&self, handle: &Handle, timer: &Arc<TimerShared>, when: u64) -> bool {
+        self.arm_with_waker(handle, timer, when, None)
+    }
+
+    /// [`arm`](Self::arm), storing `waker` for the fire in the same
+    /// critical section (a first poll: one lock of the timer, not two).
+    pub(crate) fn arm_with_waker(
+        &self,
+        handle: &Handle,
+        timer: &Arc<TimerShared>,
+        when: u64,
+        waker: Option<&Waker>,
+    ) -> bool {
         let p = handle
             .current_proc()
             .unwrap_or_else(|| self.round_robin.fetch_add(1, Relaxed) % self.nprocs());
@@ -216,6 +223,12 @@ impl TimeDriver {
             s.armed = true;
             s.fired = false;
             s.p = p;
+            if let Some(w) = waker {
+                match &s.waker {
+                    Some(old) if old.will_wake(w) => {}
+                    _ => s.waker = Some(w.clone()),
+                }
+            }
             (s.gen, was_armed)
         };
         let ph = &self.heaps[p];

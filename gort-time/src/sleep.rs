@@ -31,6 +31,11 @@ pub fn sleep(duration: Duration) -> Sleep {
             .unwrap_or_else(Instant::far_future),
     );
     s.yield_first = duration.is_zero();
+    // The deadline was in the future when the clock was read above, so the
+    // first poll arms the timer without reading the clock again; if the
+    // deadline passes before that poll, the P's next timer check fires it
+    // (tokio's sleep registers the same way).
+    s.known_future = !duration.is_zero();
     s
 }
 
@@ -40,6 +45,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         entry: None,
         yield_first: false,
+        known_future: false,
     }
 }
 
@@ -51,6 +57,9 @@ pub struct Sleep {
     deadline: Instant,
     entry: Option<(Handle, Arc<TimerShared>)>,
     yield_first: bool,
+    /// The deadline was later than the clock when this was made: the first
+    /// poll need not compare it with the clock.
+    known_future: bool,
 }
 
 impl std::fmt::Debug for Sleep {
@@ -94,6 +103,7 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.yield_first = false;
+        this.known_future = false;
         if let Some((h, t)) = &this.entry {
             let d = driver(h);
             let when = d.clock.ns(deadline);
@@ -109,9 +119,8 @@ impl Sleep {
 
     fn disarm(&mut self) {
         if let Some((h, t)) = &self.entry {
-            if t.is_armed() {
-                driver(h).stop(t);
-            }
+            // A no-op (one lock) when the timer already fired.
+            driver(h).stop(t);
         }
     }
 }
@@ -132,14 +141,15 @@ impl Future for Sleep {
                 let h = current_handle("gort::time::Sleep");
                 let d = driver(&h);
                 let when = d.clock.ns(this.deadline);
-                if when <= d.clock.now_ns() {
+                if !this.known_future && when <= d.clock.now_ns() {
                     coop.made_progress();
                     return Poll::Ready(());
                 }
                 let t = TimerShared::new(Action::Wake);
-                // Store the waker before arming: the timer may fire at once.
-                let _ = t.poll_fired(cx.waker(), false);
-                d.arm(&h, &t, when);
+                // The waker is stored in the same critical section that
+                // arms the timer, before its entry reaches the heap: the
+                // timer may fire at once.
+                d.arm_with_waker(&h, &t, when, Some(cx.waker()));
                 this.entry = Some((h, t));
             }
             Some((_, t)) => {

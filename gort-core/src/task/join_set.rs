@@ -131,19 +131,12 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let id = self.next_id;
-        self.next_id += 1;
-        let notify = Notify {
-            ready: self.ready.clone(),
-            id,
-        };
+        let (id, notify) = self.next_notify();
         let h = crate::spawn(async move {
             let _notify = notify;
             future.await
         });
-        let abort = h.abort_handle();
-        self.handles.insert(id, h);
-        abort
+        self.insert(id, h)
     }
 
     /// Spawns `future` on the runtime of `handle` into the set.
@@ -154,6 +147,69 @@ impl<T: Send + 'static> JoinSet<T> {
     {
         let _enter = handle.enter();
         self.spawn(future)
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a `!Send` `future` into the set with
+    /// [`spawn_local`](super::spawn_local) (the current `LocalSet`, or the
+    /// `block_on` thread's own set).
+    ///
+    /// ```
+    /// let rt = gort_core::runtime::Builder::new_current_thread().build().unwrap();
+    /// let local = gort_core::task::LocalSet::new();
+    /// let n = local.block_on(&rt, async {
+    ///     let mut set = gort_core::task::JoinSet::new();
+    ///     for i in 0..3 {
+    ///         let v = std::rc::Rc::new(i); // !Send
+    ///         set.spawn_local(async move { *v });
+    ///     }
+    ///     set.join_all().await.len()
+    /// });
+    /// assert_eq!(n, 3);
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let (id, notify) = self.next_notify();
+        let h = super::spawn_local(async move {
+            let _notify = notify;
+            future.await
+        });
+        self.insert(id, h)
+    }
+
+    /// Spawns a `!Send` `future` into the set, on `local`.
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, future: F, local: &super::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let (id, notify) = self.next_notify();
+        let h = local.spawn_local(async move {
+            let _notify = notify;
+            future.await
+        });
+        self.insert(id, h)
+    }
+
+    /// A new task id and the guard that reports it finished.
+    fn next_notify(&mut self) -> (u64, Notify) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let notify = Notify {
+            ready: self.ready.clone(),
+            id,
+        };
+        (id, notify)
+    }
+
+    fn insert(&mut self, id: u64, h: JoinHandle<T>) -> AbortHandle {
+        let abort = h.abort_handle();
+        self.handles.insert(id, h);
+        abort
     }
 
     /// Waits for the next task to finish and returns its result; `None`

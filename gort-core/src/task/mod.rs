@@ -23,8 +23,10 @@ mod tests;
 
 mod join;
 mod join_set;
+pub(crate) mod local;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalSet, RunUntil};
 
 use std::fmt;
 use std::future::Future;
@@ -117,7 +119,12 @@ impl RawTask {
 /// An owned reference to a task that is in, or going into, a run queue.
 pub(crate) struct Notified(NonNull<Header>);
 
-// SAFETY: tasks are Send (their futures and outputs are), and the header is Sync.
+// SAFETY: the header is Sync, and a task's future and output are Send
+// (`new_task`), or the task is local (`new_local_task`): its `Notified`
+// may cross threads, but is run only on the owner thread, and dropped
+// elsewhere it only releases a reference — never the last one while the
+// future lives, since the set's list keeps one until the owner completes
+// or cancels the task.
 unsafe impl Send for Notified {}
 
 impl Notified {
@@ -198,6 +205,34 @@ where
 {
     let id = TaskId::next();
     let ptr = raw::allocate(future, scheduler, id, TaskMeta { location, name });
+    // SAFETY: the task starts with three references, one for each value returned.
+    unsafe { (Notified(ptr), RawTask(ptr), JoinHandle::from_raw(ptr)) }
+}
+
+/// Allocates a task whose future (and output) need not be `Send`, for a
+/// scheduler that polls it on one thread only (a [`LocalSet`]).
+///
+/// # Safety
+/// Every poll of the task, the drop of its future, and every access to an
+/// output that is not `Send`, happen on the thread that calls this: the
+/// scheduler `S` may be handed `Notified`s from any thread, but must only
+/// run them on that thread, and must cancel (drop) every unfinished task on
+/// that thread before it goes away.
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    scheduler: S,
+    location: &'static Location<'static>,
+) -> (Notified, RawTask, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let id = TaskId::next();
+    let meta = TaskMeta {
+        location,
+        name: None,
+    };
+    let ptr = raw::allocate(future, scheduler, id, meta);
     // SAFETY: the task starts with three references, one for each value returned.
     unsafe { (Notified(ptr), RawTask(ptr), JoinHandle::from_raw(ptr)) }
 }

@@ -101,10 +101,15 @@ struct Cell<F: Future, S> {
 
 /// Allocates a task; the state starts as [`State::new`] describes (three
 /// references: live-task list, run queue, `JoinHandle`).
+///
+/// Nothing here requires `F: Send`: the harness itself never moves the
+/// future between threads. The constructors in `task/mod.rs` carry the
+/// bounds: `new_task` requires `Send` (any M may poll the task), and
+/// `new_local_task` makes its caller promise that every poll and the drop
+/// of the future happen on one thread.
 pub(super) fn allocate<F, S>(future: F, scheduler: S, id: TaskId, meta: TaskMeta) -> NonNull<Header>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     let cell = Box::new(Cell {
@@ -126,8 +131,7 @@ where
 
 fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     &Vtable {
@@ -214,8 +218,7 @@ fn take_yield_request() -> bool {
 
 unsafe fn poll<F, S>(ptr: NonNull<Header>) -> RunResult
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // SAFETY: the caller's Notified reference keeps the cell alive.
@@ -241,8 +244,7 @@ where
 /// unless it returns `Reschedule`.
 unsafe fn poll_future<F, S>(ptr: NonNull<Header>) -> RunResult
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // SAFETY: the caller's reference keeps the cell alive; a local (not an
@@ -326,8 +328,7 @@ unsafe fn store_output<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, J
 /// The caller holds `RUNNING` and one reference, which this consumes.
 unsafe fn cancel_and_complete<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // SAFETY: the caller's reference keeps the cell alive.
@@ -344,8 +345,7 @@ where
 /// The caller holds `RUNNING` (the output is stored) and one reference.
 unsafe fn complete<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // A local, not an argument: the cell may be freed at the end of this
@@ -388,8 +388,7 @@ where
 
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // SAFETY: the JoinHandle's reference keeps the cell alive.
@@ -428,8 +427,7 @@ unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
 
 unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     // SAFETY: the caller owns the list reference, so the cell is alive.
