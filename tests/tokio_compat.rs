@@ -1,5 +1,7 @@
 //! tokio's names on gort: JoinSet, pin!, join!, try_join!, the builder's
-//! tokio methods and the macros' tokio arguments.
+//! tokio methods and the macros' tokio arguments; tokio-util's codecs
+//! (`Framed`, `FramedRead`, `FramedWrite` with `LinesCodec`) on gort's TCP
+//! streams and their halves.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -179,4 +181,100 @@ fn tokio_runtime_and_task_surface_ports_by_changing_the_path() {
             .unwrap();
     assert_eq!(from_outside, 8);
     rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+/// A line server on tokio-util's `Framed<TcpStream, LinesCodec>`: every
+/// line comes back upper-cased, until the client closes.
+async fn upper_case_line_server(listener: gort::net::TcpListener) -> usize {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{Framed, LinesCodec};
+
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut lines = Framed::new(stream, LinesCodec::new());
+    let mut served = 0;
+    while let Some(line) = lines.next().await {
+        lines.send(line.unwrap().to_uppercase()).await.unwrap();
+        served += 1;
+    }
+    served
+}
+
+#[gort::test(procs = 2)]
+async fn tokio_util_framed_lines_codec_round_trips_on_a_gort_tcp_stream() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{Framed, LinesCodec};
+
+    const N: usize = 200;
+    let listener = gort::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = gort::spawn(upper_case_line_server(listener));
+    let stream = gort::net::TcpStream::connect(addr).await.unwrap();
+    let mut client = Framed::new(stream, LinesCodec::new());
+    for i in 0..N {
+        client.send(format!("line {i} of gort")).await.unwrap();
+        let back = client.next().await.unwrap().unwrap();
+        assert_eq!(back, format!("LINE {i} OF GORT"));
+    }
+    // Every reply was exactly one line: nothing is left over in the buffer.
+    let parts = client.into_parts();
+    assert!(parts.read_buf.is_empty());
+    drop(parts.io);
+    assert_eq!(server.await.unwrap(), N);
+}
+
+#[gort::test(procs = 2)]
+async fn tokio_util_framed_read_and_write_work_on_split_halves() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
+
+    const N: usize = 100;
+    let listener = gort::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = gort::spawn(upper_case_line_server(listener));
+    let stream = gort::net::TcpStream::connect(addr).await.unwrap();
+    let (r, w) = gort::io::split(stream);
+    let mut sink = FramedWrite::new(w, LinesCodec::new());
+    let mut source = FramedRead::new(r, LinesCodec::new());
+    // All lines go out in one burst from one task while another reads them
+    // back: the halves are used concurrently.
+    let writer = gort::spawn(async move {
+        for i in 0..N {
+            sink.feed(format!("split {i}")).await.unwrap();
+        }
+        SinkExt::<String>::flush(&mut sink).await.unwrap();
+        sink
+    });
+    let mut got = Vec::new();
+    while got.len() < N {
+        got.push(source.next().await.unwrap().unwrap());
+    }
+    let want: Vec<String> = (0..N).map(|i| format!("SPLIT {i}")).collect();
+    assert_eq!(got, want);
+    let sink = writer.await.unwrap();
+    // Reunite and close: the server sees EOF and reports every line served.
+    let stream = source.into_inner().unsplit(sink.into_inner());
+    drop(stream);
+    assert_eq!(server.await.unwrap(), N);
+}
+
+/// The owned halves of a gort TcpStream (`into_split`) with the codec.
+#[gort::test(procs = 2)]
+async fn tokio_util_framed_read_and_write_work_on_owned_halves() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
+
+    let listener = gort::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = gort::spawn(upper_case_line_server(listener));
+    let stream = gort::net::TcpStream::connect(addr).await.unwrap();
+    let (r, w) = stream.into_split();
+    let mut sink = FramedWrite::new(w, LinesCodec::new());
+    let mut source = FramedRead::new(r, LinesCodec::new());
+    for word in ["go", "gort", "tokio"] {
+        sink.send(word).await.unwrap();
+        assert_eq!(source.next().await.unwrap().unwrap(), word.to_uppercase());
+    }
+    drop(sink);
+    assert!(source.next().await.is_none());
+    assert_eq!(server.await.unwrap(), 3);
 }
