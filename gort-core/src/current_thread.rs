@@ -260,6 +260,14 @@ fn drive<F: Future + ?Sized>(
             // Nothing runnable: `find_runnable` released the P.
         }
         if notify.notified.swap(false, AcqRel) {
+            // The future woke itself (it yielded) and nothing else can
+            // run: give the driver a non-blocking poll first, so a future
+            // that spins on `yield_now` waiting for a socket sees its new
+            // readiness (tokio's `yield_now` contract). What the poll
+            // readies is queued when the P is taken back.
+            if shared.poll_until.load(SeqCst) == 0 {
+                m.park_in_driver(Some(Duration::ZERO));
+            }
             poll_future = true;
             continue;
         }

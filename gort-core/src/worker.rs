@@ -465,6 +465,20 @@ impl M {
             if let Some(x) = unsafe { pp.runq_get() } {
                 return Some(x);
             }
+            // Before a yielded task runs again, the driver gets its turn: a
+            // non-blocking poll, even with no task waiting in it, so a task
+            // that spins on `yield_now` sees new readiness — a socket's
+            // data, its peer's close (tokio's `yield_now` contract: yielded
+            // tasks run after the driver; Go gets there through sysmon's
+            // netpoll).
+            // SAFETY: we own P `p`.
+            if unsafe { pp.has_yielded() } && shared.poll_until.load(SeqCst) == 0 {
+                shared.driver.park(Some(Duration::ZERO));
+                // SAFETY: we own P `p`.
+                if let Some(x) = unsafe { pp.runq_get() } {
+                    return Some(x);
+                }
+            }
             // Yielded tasks whose turn has come (everything that was in the
             // global queue when they yielded has been taken).
             if self.release_yielded(pp, false) {

@@ -176,3 +176,54 @@ fn dropping_a_runtime_wakes_a_reader_of_its_socket_on_another_runtime_with_an_er
     assert_eq!(err.kind(), std::io::ErrorKind::NotConnected, "{err}");
     drop(client);
 }
+
+/// Spins on `yield_now` until `s` reports its peer's close; returns the
+/// number of yields it took, or fails after a bounded number.
+async fn yield_until_read_closed(s: TcpStream) -> usize {
+    for yields in 0..1_000_000 {
+        let ready = s.ready(gort::io::Interest::READABLE).await.unwrap();
+        if ready.is_read_closed() {
+            return yields;
+        }
+        gort::task::yield_now().await;
+    }
+    panic!("never saw the peer's close while yielding");
+}
+
+/// A connected pair whose server side has already seen readiness (so
+/// `ready` answers from the cached bits without registering a waiter) and
+/// whose client is then closed.
+async fn closed_pair() -> TcpStream {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let mut c = c;
+    gort::io::AsyncWriteExt::write_all(&mut c, b"x")
+        .await
+        .unwrap();
+    s.readable().await.unwrap();
+    drop(c);
+    s
+}
+
+// tokio's `yield_now` contract, which ported code relies on: a yielded
+// task runs again only after the driver has had a poll, so a loop of
+// `ready` + `yield_now` sees new readiness even though nothing waits in
+// the poller. One P, so no idle M sits in the driver to do it instead.
+#[test]
+fn a_task_spinning_on_yield_now_sees_its_peer_close_on_one_p() {
+    let rt = common::runtime(1);
+    let s = rt.block_on(closed_pair());
+    let yields = rt.block_on(rt.spawn(yield_until_read_closed(s))).unwrap();
+    assert!(yields < 1_000_000);
+}
+
+#[test]
+fn a_current_thread_block_on_future_spinning_on_yield_now_sees_its_peer_close() {
+    let rt = gort::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let yields = rt.block_on(async { yield_until_read_closed(closed_pair().await).await });
+    assert!(yields < 1_000_000);
+}
