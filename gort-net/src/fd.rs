@@ -89,14 +89,23 @@ impl<E: Source> PollFd<E> {
     }
 
     /// Waits until the socket is ready for one of `interest`'s directions
-    /// (tokio's `poll_read_ready`/`poll_write_ready`/`ready`). Charges the
-    /// budget.
+    /// (tokio's `poll_read_ready`/`poll_write_ready`). Charges the budget.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
         let coop = ready!(coop::poll_proceed(cx));
+        let r = self.poll_readiness(cx, interest);
+        if r.is_ready() {
+            coop.made_progress();
+        }
+        r
+    }
+
+    /// The readiness of `interest`'s directions, registering `cx` for the
+    /// ones not ready; no budget charged.
+    fn poll_readiness(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<Ready>> {
         let mut out = Ready::EMPTY;
         let mut pending = false;
         for (wanted, dir) in [
@@ -108,10 +117,7 @@ impl<E: Source> PollFd<E> {
             }
             match self.desc.poll_ready(cx, dir, &self.poller.nwaiters) {
                 Poll::Ready(Ok(ev)) => out |= ev.ready,
-                Poll::Ready(Err(e)) => {
-                    coop.made_progress();
-                    return Poll::Ready(Err(e));
-                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => pending = true,
             }
         }
@@ -121,13 +127,15 @@ impl<E: Source> PollFd<E> {
             }
             return Poll::Pending;
         }
-        coop.made_progress();
         Poll::Ready(Ok(out))
     }
 
-    /// Waits for `interest` (tokio's `ready`).
+    /// Waits for `interest` (tokio's `ready`, `readable`, `writable`). Like
+    /// tokio's, it charges no budget: the operation that follows (a
+    /// `try_read`, `try_write`) does the work, and a loop of ready + try
+    /// on a socket that stays ready must not be told to yield by `ready`.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        poll_fn(|cx| self.poll_ready(cx, interest)).await
+        poll_fn(|cx| self.poll_readiness(cx, interest)).await
     }
 
     /// Go's `FD.Read` loop for any syscall `f` in direction `dir`: run it
@@ -285,6 +293,41 @@ where
         self.try_io(Direction::Write, |io| {
             let mut io = io;
             io.write(buf)
+        })
+    }
+
+    /// `try_read_vectored` on a stream socket.
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |io| {
+            let mut io = io;
+            io.read_vectored(bufs)
+        })
+    }
+
+    /// `try_write_vectored` on a stream socket.
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |io| {
+            let mut io = io;
+            io.write_vectored(bufs)
+        })
+    }
+
+    /// `try_read_buf` on a stream socket: reads into `buf`'s spare
+    /// capacity and advances it.
+    pub(crate) fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.try_io(Direction::Read, |io| {
+            let mut io = io;
+            let dst = buf.chunk_mut();
+            // SAFETY: `read` on a socket only writes into the slice (the
+            // kernel copies bytes in, never reads them), so handing it the
+            // uninitialised spare capacity as `&mut [u8]` exposes no
+            // uninitialised byte; tokio's `try_read_buf` does the same.
+            let dst =
+                unsafe { &mut *(dst as *mut _ as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
+            let n = io.read(dst)?;
+            // SAFETY: `read` initialised the first `n` bytes of the chunk.
+            unsafe { buf.advance_mut(n) };
+            Ok(n)
         })
     }
 }

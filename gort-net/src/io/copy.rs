@@ -34,8 +34,12 @@ struct Transfer {
 
 impl Transfer {
     fn new() -> Transfer {
+        Transfer::with_size(BUF_SIZE)
+    }
+
+    fn with_size(size: usize) -> Transfer {
         Transfer {
-            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            buf: vec![0; size].into_boxed_slice(),
             pos: 0,
             cap: 0,
             total: 0,
@@ -196,8 +200,39 @@ where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let mut a_to_b = Leg::Copying(Transfer::new());
-    let mut b_to_a = Leg::Copying(Transfer::new());
+    copy_bidirectional_with_sizes(a, b, BUF_SIZE, BUF_SIZE).await
+}
+
+/// [`copy_bidirectional`] with a buffer of `a_to_b` bytes for the copy
+/// from `a` to `b` and one of `b_to_a` bytes for the other direction
+/// (tokio's signature).
+///
+/// ```
+/// # gort::runtime::Builder::new().build()?.block_on(async {
+/// use gort::io::AsyncWriteExt;
+/// let (mut a, mut a_peer) = gort::io::duplex(64);
+/// let (mut b, mut b_peer) = gort::io::duplex(64);
+/// a_peer.write_all(b"ping").await?;
+/// a_peer.shutdown().await?;
+/// b_peer.shutdown().await?;
+/// // One-byte buffers: still every byte, in order.
+/// let n = gort::io::copy_bidirectional_with_sizes(&mut a, &mut b, 1, 1).await?;
+/// assert_eq!(n, (4, 0));
+/// # Ok::<_, std::io::Error>(()) })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
+pub async fn copy_bidirectional_with_sizes<A, B>(
+    a: &mut A,
+    b: &mut B,
+    a_to_b: usize,
+    b_to_a: usize,
+) -> io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let mut a_to_b = Leg::Copying(Transfer::with_size(a_to_b));
+    let mut b_to_a = Leg::Copying(Transfer::with_size(b_to_a));
     poll_fn(|cx| {
         let ab = a_to_b.poll(cx, &mut *a, &mut *b)?;
         let ba = b_to_a.poll(cx, &mut *b, &mut *a)?;

@@ -12,10 +12,13 @@
 //! `io-util` feature, re-exported under tokio's names: the extension
 //! traits ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
 //! [`AsyncSeekExt`]), [`BufReader`], [`BufWriter`], [`BufStream`],
-//! [`Lines`], [`split`], [`duplex`], [`empty`], [`sink`], [`repeat`]. They
+//! [`Lines`], [`split`], [`join`], [`duplex`], [`simplex`], [`empty`],
+//! [`sink`], [`repeat`], [`copy_buf`], and std's `Error`, `ErrorKind`,
+//! `Result`, `SeekFrom` as tokio re-exports them. They
 //! are plain combinators over the traits: no reactor, no timer, no thread.
 //!
-//! [`copy`] and [`copy_bidirectional`] are gort's own (`copy.rs`), with
+//! [`copy`], [`copy_bidirectional`] and [`copy_bidirectional_with_sizes`]
+//! are gort's own (`copy.rs`), with
 //! tokio's signatures and behaviour: they are the ones this module has
 //! always documented, and tokio's `copy` is not re-exported, so the names
 //! do not clash.
@@ -38,11 +41,13 @@
 
 mod copy;
 
-pub use copy::{copy, copy_bidirectional};
+pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes};
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use tokio::io::{
-    duplex, empty, repeat, sink, split, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt,
-    AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufStream, BufWriter,
-    DuplexStream, Empty, Lines, ReadBuf, ReadHalf, Repeat, Sink, WriteHalf,
+    copy_buf, duplex, empty, join, repeat, simplex, sink, split, AsyncBufRead, AsyncBufReadExt,
+    AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader,
+    BufStream, BufWriter, Chain, DuplexStream, Empty, Join, Lines, ReadBuf, ReadHalf, Repeat,
+    SimplexStream, Sink, Split, Take, WriteHalf,
 };
 
 pub use crate::ready::{Interest, Ready};

@@ -208,6 +208,12 @@ impl TcpStream {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }
 
+    /// Sets `SO_LINGER` to zero: closing the socket sends a reset
+    /// (tokio's `set_zero_linger`).
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
     /// The `SO_LINGER` setting.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         socket2::SockRef::from(self.io.get_ref()).linger()
@@ -378,6 +384,23 @@ impl TcpStream {
         self.io.try_write(buf)
     }
 
+    /// Reads what is available now into several buffers, without waiting:
+    /// `WouldBlock` if the socket is not known to be readable.
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_read_vectored(bufs)
+    }
+
+    /// Writes what fits now from several buffers, without waiting.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_write_vectored(bufs)
+    }
+
+    /// Reads what is available now into `buf`'s spare capacity, advancing
+    /// it, without waiting (tokio's `try_read_buf`).
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_read_buf(buf)
+    }
+
     /// Splits into a read half and a write half borrowing the stream, for
     /// use at the same time within one task (e.g. `copy` both ways).
     ///
@@ -537,5 +560,14 @@ impl std::os::fd::AsRawFd for TcpStream {
 impl std::os::fd::AsFd for TcpStream {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.io.get_ref().as_fd()
+    }
+}
+
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// [`TcpStream::from_std`].
+    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
     }
 }

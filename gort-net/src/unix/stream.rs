@@ -166,6 +166,23 @@ impl UnixStream {
         self.io.try_write(buf)
     }
 
+    /// Reads what is available now into several buffers, without waiting:
+    /// `WouldBlock` if the socket is not known to be readable.
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_read_vectored(bufs)
+    }
+
+    /// Writes what fits now from several buffers, without waiting.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_write_vectored(bufs)
+    }
+
+    /// Reads what is available now into `buf`'s spare capacity, advancing
+    /// it, without waiting (tokio's `try_read_buf`).
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_read_buf(buf)
+    }
+
     /// Sets the read deadline (Go's `SetReadDeadline`); see
     /// [`TcpStream::set_read_deadline`](crate::TcpStream::set_read_deadline).
     ///
@@ -226,5 +243,14 @@ impl std::os::fd::AsRawFd for UnixStream {
 impl std::os::fd::AsFd for UnixStream {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.io.get_ref().as_fd()
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// [`UnixStream::from_std`].
+    fn try_from(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
     }
 }
