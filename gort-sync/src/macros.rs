@@ -77,8 +77,11 @@ macro_rules! select {
     () => {
         match $crate::__private::NoCases.await {}
     };
+    (biased; $($tokens:tt)*) => {
+        $crate::__select_munch!(@biased true @idx [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63] @cases [] @default [] @else [] $($tokens)*)
+    };
     ($($tokens:tt)*) => {
-        $crate::__select_munch!(@idx [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63] @cases [] @default [] $($tokens)*)
+        $crate::__select_munch!(@biased false @idx [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63] @cases [] @default [] @else [] $($tokens)*)
     };
 }
 
@@ -86,55 +89,117 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_munch {
     // All input consumed: expand the normalised list.
-    (@idx $idx:tt @cases $cases:tt @default $default:tt) => {
-        $crate::__select_expand!(@cases $cases @default $default)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else $else:tt) => {
+        $crate::__select_expand!(@biased $b @cases $cases @default $default @else $else)
     };
 
     // `default => body` (at most once).
-    (@idx $idx:tt @cases $cases:tt @default [] default => $body:block , $($rest:tt)*) => {
-        $crate::__select_munch!(@idx $idx @cases $cases @default [$body] $($rest)*)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default [] @else $else:tt
+        default => $body:block , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default [$body] @else $else $($rest)*)
     };
-    (@idx $idx:tt @cases $cases:tt @default [] default => $body:block $($rest:tt)*) => {
-        $crate::__select_munch!(@idx $idx @cases $cases @default [$body] $($rest)*)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default [] @else $else:tt
+        default => $body:block $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default [$body] @else $else $($rest)*)
     };
-    (@idx $idx:tt @cases $cases:tt @default [] default => $body:expr , $($rest:tt)*) => {
-        $crate::__select_munch!(@idx $idx @cases $cases @default [{ $body }] $($rest)*)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default [] @else $else:tt
+        default => $body:expr , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default [{ $body }] @else $else $($rest)*)
     };
-    (@idx $idx:tt @cases $cases:tt @default [] default => $body:expr) => {
-        $crate::__select_munch!(@idx $idx @cases $cases @default [{ $body }])
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default [] @else $else:tt
+        default => $body:expr) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default [{ $body }] @else $else)
     };
-    (@idx $idx:tt @cases $cases:tt @default [$($d:tt)+] default => $($rest:tt)*) => {
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default [$($d:tt)+] @else $else:tt
+        default => $($rest:tt)*) => {
         ::core::compile_error!("select! has more than one `default` case")
     };
 
-    // `pattern = future => body`. Each step names its own `__fut`/`__out`
-    // locals; macro hygiene keeps the ones of different steps apart.
-    (@idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt
-        $p:pat = $f:expr => $body:block , $($rest:tt)*) => {
-        $crate::__select_munch!(@idx [$($idx)*]
-            @cases [$($cases)* ($i, __fut, __out, $p, $f, $body)] @default $default $($rest)*)
+    // tokio's `else => body` (at most once).
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else []
+        else => $body:block , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default $default @else [$body] $($rest)*)
     };
-    (@idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt
-        $p:pat = $f:expr => $body:block $($rest:tt)*) => {
-        $crate::__select_munch!(@idx [$($idx)*]
-            @cases [$($cases)* ($i, __fut, __out, $p, $f, $body)] @default $default $($rest)*)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else []
+        else => $body:block $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default $default @else [$body] $($rest)*)
     };
-    (@idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt
-        $p:pat = $f:expr => $body:expr , $($rest:tt)*) => {
-        $crate::__select_munch!(@idx [$($idx)*]
-            @cases [$($cases)* ($i, __fut, __out, $p, $f, { $body })] @default $default $($rest)*)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else []
+        else => $body:expr , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default $default @else [{ $body }] $($rest)*)
     };
-    (@idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt
-        $p:pat = $f:expr => $body:expr) => {
-        $crate::__select_munch!(@idx [$($idx)*]
-            @cases [$($cases)* ($i, __fut, __out, $p, $f, { $body })] @default $default)
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else []
+        else => $body:expr) => {
+        $crate::__select_munch!(@biased $b @idx $idx @cases $cases @default $default @else [{ $body }])
     };
-    (@idx [] @cases $cases:tt @default $default:tt $($rest:tt)+) => {
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else [$($e:tt)+]
+        else => $($rest:tt)*) => {
+        ::core::compile_error!("select! has more than one `else` branch")
+    };
+
+    // `pattern = future (, if guard)? => body`, normalised to
+    // `(index, future ident, output ident, pattern, check pattern, future,
+    // [guard], body)`. The check pattern is what the output is matched
+    // against (by reference) when the case completes; it is the pattern
+    // itself except for `Path(mut x)`, whose `mut` cannot bind through a
+    // reference and which checks as `Path(_)`. Each step names its own
+    // `__fut`/`__out` locals; macro hygiene keeps the ones of different
+    // steps apart.
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $($seg:ident)::+ (mut $x:ident) = $f:expr $(, if $c:expr)? => $body:block , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $($seg)::+ (mut $x), $($seg)::+ (_), $f, [$($c)?], $body)]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $($seg:ident)::+ (mut $x:ident) = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $($seg)::+ (mut $x), $($seg)::+ (_), $f, [$($c)?], $body)]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $($seg:ident)::+ (mut $x:ident) = $f:expr $(, if $c:expr)? => $body:expr , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $($seg)::+ (mut $x), $($seg)::+ (_), $f, [$($c)?], { $body })]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $($seg:ident)::+ (mut $x:ident) = $f:expr $(, if $c:expr)? => $body:expr) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $($seg)::+ (mut $x), $($seg)::+ (_), $f, [$($c)?], { $body })]
+            @default $default @else $else)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $p:pat = $f:expr $(, if $c:expr)? => $body:block , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $p, $p, $f, [$($c)?], $body)]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $p:pat = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $p, $p, $f, [$($c)?], $body)]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $p:pat = $f:expr $(, if $c:expr)? => $body:expr , $($rest:tt)*) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $p, $p, $f, [$($c)?], { $body })]
+            @default $default @else $else $($rest)*)
+    };
+    (@biased $b:tt @idx [$i:tt $($idx:tt)*] @cases [$($cases:tt)*] @default $default:tt @else $else:tt
+        $p:pat = $f:expr $(, if $c:expr)? => $body:expr) => {
+        $crate::__select_munch!(@biased $b @idx [$($idx)*]
+            @cases [$($cases)* ($i, __fut, __out, $p, $p, $f, [$($c)?], { $body })]
+            @default $default @else $else)
+    };
+    (@biased $b:tt @idx [] @cases $cases:tt @default $default:tt @else $else:tt $($rest:tt)+) => {
         ::core::compile_error!("select! supports at most 64 cases")
     };
-    (@idx $idx:tt @cases $cases:tt @default $default:tt $($rest:tt)+) => {
+    (@biased $b:tt @idx $idx:tt @cases $cases:tt @default $default:tt @else $else:tt $($rest:tt)+) => {
         ::core::compile_error!(::core::concat!(
-            "select!: expected `pattern = future => body` or `default => body`, found `",
+            "select!: expected `pattern = future => body`, `pattern = future, if guard => body`, ",
+            "`default => body` or `else => body` (and `biased;` only first), found `",
             ::core::stringify!($($rest)+), "`"
         ))
     };
@@ -143,16 +208,23 @@ macro_rules! __select_munch {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_expand {
-    (@cases [$( ($i:tt, $fut:ident, $out:ident, $p:pat, $f:expr, $body:block) )*]
-     @default [$($default:block)?]) => {{
+    (@biased $biased:tt
+     @cases [$( ($i:tt, $fut:ident, $out:ident, $p:pat, $cp:pat, $f:expr, [$($c:expr)?], $body:block) )*]
+     @default [$($default:block)?]
+     @else [$($else:block)?]) => {{
         #[allow(unused_imports)]
         use $crate::__private::{AnyCase as _, ChanCase as _};
         $( let mut $out = ::core::option::Option::None; )*
-        let __which: ::core::option::Option<usize> = {
+        let __outcome: $crate::__private::Outcome = {
             let mut __select = $crate::__private::Select::new(
                 0usize $( + { let _ = $i; 1usize } )*,
                 false $( || { let _ = ::core::stringify!($default); true } )?,
-            );
+            )
+            .with_else(false $( || { let _ = ::core::stringify!($else); true } )?)
+            .biased($biased);
+            // tokio's order: every guard first, then every future
+            // expression (a disabled case's too; it is never polled).
+            $( $( if !$c { __select.disable($i); } )? )*
             $(
                 let __wrap = $crate::__private::Wrap::new($f);
                 let mut $fut = ::core::pin::pin!((&__wrap).__gort_into_case());
@@ -160,12 +232,24 @@ macro_rules! __select_expand {
             ::core::future::poll_fn(|__cx| {
                 __select.poll(__cx, |__case, __cx, __ctx| match __case {
                     $(
-                        $i => match $crate::__private::SelectCase::poll_case($fut.as_mut(), __cx, __ctx) {
-                            ::core::task::Poll::Ready(__v) => {
-                                $out = ::core::option::Option::Some(__v);
-                                ::core::task::Poll::Ready(())
+                        $i => if __ctx.withdrawing() {
+                            $crate::__private::SelectCase::withdraw($fut.as_mut());
+                            ::core::task::Poll::Pending
+                        } else {
+                            match $crate::__private::SelectCase::poll_case($fut.as_mut(), __cx, __ctx) {
+                                ::core::task::Poll::Ready(__v) => {
+                                    // The case committed: its pattern decides
+                                    // here, inside the poll, whether the select
+                                    // ends or goes on without it.
+                                    #[allow(unused_variables, unused_mut, unreachable_patterns)]
+                                    let __accepted = ::core::matches!(&__v, $cp);
+                                    if __accepted {
+                                        $out = ::core::option::Option::Some(__v);
+                                    }
+                                    ::core::task::Poll::Ready(__accepted)
+                                }
+                                ::core::task::Poll::Pending => ::core::task::Poll::Pending,
                             }
-                            ::core::task::Poll::Pending => ::core::task::Poll::Pending,
                         },
                     )*
                     _ => ::core::unreachable!("select! polled a case it does not have"),
@@ -173,17 +257,18 @@ macro_rules! __select_expand {
             })
             .await
         };
-        match __which {
+        match __outcome {
             $(
-                ::core::option::Option::Some($i) => {
-                    let $p = match $out {
-                        ::core::option::Option::Some(__v) => __v,
-                        ::core::option::Option::None => ::core::unreachable!("select! case chosen without output"),
-                    };
-                    $body
-                }
+                $crate::__private::Outcome::Case($i) => match $out {
+                    ::core::option::Option::Some($p) => $body,
+                    _ => ::core::unreachable!("select! case chosen without a matching output"),
+                },
             )*
-            ::core::option::Option::None => $crate::__select_default!($($default)?),
+            $crate::__private::Outcome::Default => $crate::__select_default!($($default)?),
+            $crate::__private::Outcome::Disabled => {
+                $crate::__select_disabled!(@else [$($else)?] @default [$($default)?])
+            }
+            #[allow(unreachable_patterns)]
             _ => ::core::unreachable!("select! chose a case it does not have"),
         }
     }};
@@ -197,5 +282,21 @@ macro_rules! __select_default {
     };
     ($default:block) => {
         $default
+    };
+}
+
+/// Every case is disabled: `else`, else `default` (a disabled case is like
+/// a nil channel in Go: never ready), else a panic, as in tokio.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_disabled {
+    (@else [$else:block] @default $default:tt) => {
+        $else
+    };
+    (@else [] @default [$default:block]) => {
+        $default
+    };
+    (@else [] @default []) => {
+        ::core::panic!("select!: all branches are disabled and there is no `else` branch")
     };
 }
