@@ -10,14 +10,24 @@
 //! 2. If a peer already committed one of our cases while we were parked
 //!    (a sender handed a value to our receive case, a receiver took our send
 //!    case's value, or the channel closed), finish that case.
-//! 3. Otherwise poll the cases in a fresh uniformly random order (Go's
-//!    `pollorder`, a Fisher–Yates shuffle with a per-thread wyrand) and
-//!    commit the first that can complete, registering nothing (Go's pass 1).
+//! 3. Otherwise poll the enabled cases in a fresh uniformly random order
+//!    (Go's `pollorder`, a Fisher–Yates shuffle with a per-thread wyrand;
+//!    source order under tokio's `biased;`) and commit the first that can
+//!    complete, registering nothing (Go's pass 1).
 //! 4. With `default` and nothing ready, take `default`. Otherwise go over
 //!    the channel cases again, in the same order, registering a waiter
 //!    carrying this select's [`token::SelectToken`] on each (Go's pass 2,
 //!    enqueueing a `sudog` with `isSelect`); a case that became ready in
 //!    between commits instead. Then park with wait reason "select".
+//!
+//! tokio's additions: a case may be *disabled* — by a false `if` guard
+//! before the first poll, or when it commits with an output its pattern
+//! rejects. Disabled cases are never polled. A rejection happens after the
+//! case won the token, so that token is spent: the select withdraws every
+//! waiter registered under it ([`SelectCase::withdraw`]), drops it and
+//! goes back to step 3 with a fresh one, within the same poll. When every
+//! case is disabled the select ends with [`Outcome::Disabled`] (tokio's
+//! `else`).
 //!
 //! A select that finds a ready case in pass 1 — the common case under load
 //! — therefore registers nothing it would have to take down again, and
@@ -49,6 +59,8 @@
 //!   may have to win its own token, and two blocked selects meeting on one
 //!   channel win both tokens together ([`token::try_win_pair`]).
 //! - Up to 64 cases (tokio's limit too); Go has none.
+//! - Guards, refutable patterns, `biased;` and `else` are tokio's, not Go's
+//!   (Go has nil channels for the first and nothing for the others).
 
 pub(crate) mod token;
 
