@@ -506,3 +506,94 @@ fn tokio_forms_parse_and_select_is_an_expression() {
         assert_eq!(o, "small");
     });
 }
+
+#[test]
+fn sixty_four_cases_with_guards_and_refutable_patterns() {
+    // Every channel is closed except the last, which holds one value: the
+    // enabled closed ones are rejected one by one, the guarded-off ones are
+    // never polled, and the last case wins.
+    let mut tx_last = None;
+    let rx: Vec<Receiver<u32>> = (0..64)
+        .map(|i| {
+            let (tx, rx) = chan(1);
+            if i == 63 {
+                tx.try_send(63).unwrap();
+                tx_last = Some(tx);
+            }
+            rx
+        })
+        .collect();
+    for first in [0usize, 32, 63] {
+        let on = |i: usize| i >= first;
+        let got = block_on(async {
+            select! {
+                Some(v) = rx[0].recv(), if on(0) => (v, 0),
+                Some(v) = rx[1].recv(), if on(1) => (v, 1),
+                Some(v) = rx[2].recv(), if on(2) => (v, 2),
+                Some(v) = rx[3].recv(), if on(3) => (v, 3),
+                Some(v) = rx[4].recv(), if on(4) => (v, 4),
+                Some(v) = rx[5].recv(), if on(5) => (v, 5),
+                Some(v) = rx[6].recv(), if on(6) => (v, 6),
+                Some(v) = rx[7].recv(), if on(7) => (v, 7),
+                Some(v) = rx[8].recv(), if on(8) => (v, 8),
+                Some(v) = rx[9].recv(), if on(9) => (v, 9),
+                Some(v) = rx[10].recv(), if on(10) => (v, 10),
+                Some(v) = rx[11].recv(), if on(11) => (v, 11),
+                Some(v) = rx[12].recv(), if on(12) => (v, 12),
+                Some(v) = rx[13].recv(), if on(13) => (v, 13),
+                Some(v) = rx[14].recv(), if on(14) => (v, 14),
+                Some(v) = rx[15].recv(), if on(15) => (v, 15),
+                Some(v) = rx[16].recv(), if on(16) => (v, 16),
+                Some(v) = rx[17].recv(), if on(17) => (v, 17),
+                Some(v) = rx[18].recv(), if on(18) => (v, 18),
+                Some(v) = rx[19].recv(), if on(19) => (v, 19),
+                Some(v) = rx[20].recv(), if on(20) => (v, 20),
+                Some(v) = rx[21].recv(), if on(21) => (v, 21),
+                Some(v) = rx[22].recv(), if on(22) => (v, 22),
+                Some(v) = rx[23].recv(), if on(23) => (v, 23),
+                Some(v) = rx[24].recv(), if on(24) => (v, 24),
+                Some(v) = rx[25].recv(), if on(25) => (v, 25),
+                Some(v) = rx[26].recv(), if on(26) => (v, 26),
+                Some(v) = rx[27].recv(), if on(27) => (v, 27),
+                Some(v) = rx[28].recv(), if on(28) => (v, 28),
+                Some(v) = rx[29].recv(), if on(29) => (v, 29),
+                Some(v) = rx[30].recv(), if on(30) => (v, 30),
+                Some(v) = rx[31].recv(), if on(31) => (v, 31),
+                Some(v) = rx[32].recv(), if on(32) => (v, 32),
+                Some(v) = rx[33].recv(), if on(33) => (v, 33),
+                Some(v) = rx[34].recv(), if on(34) => (v, 34),
+                Some(v) = rx[35].recv(), if on(35) => (v, 35),
+                Some(v) = rx[36].recv(), if on(36) => (v, 36),
+                Some(v) = rx[37].recv(), if on(37) => (v, 37),
+                Some(v) = rx[38].recv(), if on(38) => (v, 38),
+                Some(v) = rx[39].recv(), if on(39) => (v, 39),
+                Some(v) = rx[40].recv(), if on(40) => (v, 40),
+                Some(v) = rx[41].recv(), if on(41) => (v, 41),
+                Some(v) = rx[42].recv(), if on(42) => (v, 42),
+                Some(v) = rx[43].recv(), if on(43) => (v, 43),
+                Some(v) = rx[44].recv(), if on(44) => (v, 44),
+                Some(v) = rx[45].recv(), if on(45) => (v, 45),
+                Some(v) = rx[46].recv(), if on(46) => (v, 46),
+                Some(v) = rx[47].recv(), if on(47) => (v, 47),
+                Some(v) = rx[48].recv(), if on(48) => (v, 48),
+                Some(v) = rx[49].recv(), if on(49) => (v, 49),
+                Some(v) = rx[50].recv(), if on(50) => (v, 50),
+                Some(v) = rx[51].recv(), if on(51) => (v, 51),
+                Some(v) = rx[52].recv(), if on(52) => (v, 52),
+                Some(v) = rx[53].recv(), if on(53) => (v, 53),
+                Some(v) = rx[54].recv(), if on(54) => (v, 54),
+                Some(v) = rx[55].recv(), if on(55) => (v, 55),
+                Some(v) = rx[56].recv(), if on(56) => (v, 56),
+                Some(v) = rx[57].recv(), if on(57) => (v, 57),
+                Some(v) = rx[58].recv(), if on(58) => (v, 58),
+                Some(v) = rx[59].recv(), if on(59) => (v, 59),
+                Some(v) = rx[60].recv(), if on(60) => (v, 60),
+                Some(v) = rx[61].recv(), if on(61) => (v, 61),
+                Some(v) = rx[62].recv(), if on(62) => (v, 62),
+                Some(v) = rx[63].recv(), if on(63) => (v, 63),
+            }
+        });
+        assert_eq!(got, (63, 63));
+        tx_last.as_ref().unwrap().try_send(63).unwrap();
+    }
+}
