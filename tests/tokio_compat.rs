@@ -278,3 +278,37 @@ async fn tokio_util_framed_read_and_write_work_on_owned_halves() {
     assert!(source.next().await.is_none());
     assert_eq!(server.await.unwrap(), 3);
 }
+
+// tokio's select! forms on the runtime: a JoinHandle by `&mut`, a pinned
+// sleep by `&mut`, an `if` guard, a refutable pattern disabling a closed
+// channel's case, and the select used as an expression.
+#[gort::test(start_paused = true)]
+async fn select_takes_tokio_forms_with_join_handles_and_pinned_sleeps() {
+    let (tx, rx) = gort::sync::chan::<u32>(0);
+    let mut producer = gort::spawn(async move {
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+    });
+    let sleep = gort::time::sleep(Duration::from_secs(10));
+    gort::pin!(sleep);
+    let (mut got, mut joined) = (Vec::new(), false);
+    loop {
+        gort::select! {
+            Some(v) = rx.recv() => got.push(v),
+            r = &mut producer, if !joined => {
+                r.unwrap();
+                joined = true;
+            }
+            _ = &mut sleep => break,
+        }
+    }
+    assert_eq!(got, [0, 1, 2]);
+    assert!(joined);
+    let v = gort::select! {
+        biased;
+        r = gort::spawn(async { 7 }) => r.unwrap(),
+        _ = gort::time::sleep(Duration::from_secs(3600)) => 0,
+    };
+    assert_eq!(v, 7);
+}

@@ -52,6 +52,6 @@ pub use waitgroup::{NegativeCounter, Wait, WaitGroup};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::select::{
-        AnyCase, ChanCase, FutureCase, NoCases, Select, SelectCase, SelectCtx, Wrap,
+        AnyCase, ChanCase, FutureCase, NoCases, Outcome, Select, SelectCase, SelectCtx, Wrap,
     };
 }

@@ -119,6 +119,48 @@ fn loom_two_selects_rendezvous_exactly_once() {
 }
 
 #[test]
+fn loom_rejected_case_lets_the_select_receive_exactly_once() {
+    // Closing rx1 commits case 0 with `None`, which its pattern rejects,
+    // while a sender looks for case 1's waiter: the select must withdraw
+    // and re-register it under a fresh token without losing the value.
+    loom::model(|| {
+        let (tx1, rx1) = chan::<u32>(0);
+        let (tx2, rx2) = chan::<u32>(0);
+        let a = thread::spawn(move || drop(tx1));
+        let b = thread::spawn(move || block_on(tx2.send(2)).unwrap());
+        let got = block_on(async {
+            select! {
+                Some(v) = rx1.recv() => v,
+                Some(v) = rx2.recv() => v,
+            }
+        });
+        assert_eq!(got, 2);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn loom_rejected_case_lets_the_select_send_exactly_once() {
+    loom::model(|| {
+        let (tx1, rx1) = chan::<u32>(0);
+        let (tx2, rx2) = chan::<u32>(0);
+        let a = thread::spawn(move || drop(tx1));
+        let b = thread::spawn(move || block_on(rx2.recv()));
+        let sent = block_on(async {
+            select! {
+                Some(v) = rx1.recv() => v,
+                r = tx2.send(9) => { r.unwrap(); 9 }
+            }
+        });
+        assert_eq!(sent, 9);
+        a.join().unwrap();
+        assert_eq!(b.join().unwrap(), Some(9));
+    });
+}
+
+#[test]
 fn loom_value_handed_to_a_dropped_receive_is_put_back() {
     loom::model(|| {
         let (tx, rx) = chan::<u32>(0);

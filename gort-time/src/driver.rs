@@ -259,10 +259,28 @@ impl TimeDriver {
             return false;
         }
         s.armed = false;
+        let old_gen = s.gen;
         s.gen += 1;
-        s.waker = None;
+        let waker = s.waker.take();
         let ph = &self.heaps[s.p];
         drop(s);
+        drop(waker);
+        // The common create-and-cancel case: this timer's entry is all its
+        // heap holds. Take it out now, under the heap's lock alone, rather
+        // than counting it stale and cleaning (which locks the timer again).
+        if ph.len.load(Acquire) == 1 {
+            let mut h = ph.lock();
+            let ours = h.len() == 1
+                && h.peek_value()
+                    .is_some_and(|(t, g)| std::ptr::eq(&**t, timer) && *g == old_gen);
+            if ours {
+                let entry = h.pop();
+                ph.publish(&h);
+                drop(h);
+                drop(entry);
+                return true;
+            }
+        }
         let stale = ph.stale.fetch_add(1, AcqRel) + 1;
         // Everything in the heap is stale, or over half of a big heap:
         // rebuild now rather than when the entries reach the top.

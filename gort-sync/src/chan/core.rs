@@ -647,6 +647,20 @@ impl<T> Chan<T> {
         drop(waiter);
     }
 
+    /// Removes the waiter of a send case whose select must register again
+    /// under a new token, giving back its value. The select's old token is
+    /// decided for another case, so nobody could have completed the waiter:
+    /// it still holds the value.
+    pub(crate) fn withdraw_send(&self, key: usize) -> Option<T> {
+        let waiter = self.lock().sendq.remove(key);
+        match waiter.slot {
+            SendSlot::Waiting(v) => Some(v),
+            SendSlot::Sent | SendSlot::Closed(_) => {
+                unreachable!("a send waiter of a decided select completed")
+            }
+        }
+    }
+
     /// Go's `closechan`. `false` if the channel was already closed.
     pub(crate) fn close(&self) -> bool {
         let mut wakes = WakeList::new();

@@ -673,6 +673,13 @@ impl<T> SelectCase for RecvFuture<'_, T> {
             None => Poll::Pending,
         }
     }
+
+    fn withdraw(self: Pin<&mut Self>) {
+        let this = self.get_mut();
+        if let (Some(chan), Some(key)) = (this.chan, this.key.take()) {
+            chan.cancel_recv(key);
+        }
+    }
 }
 
 impl<T> SelectCase for SendFuture<'_, T> {
@@ -691,6 +698,13 @@ impl<T> SelectCase for SendFuture<'_, T> {
                 .poll_send(cx.waker(), &mut this.key, &mut this.value, Some(ctx))
                 .map(|r| r.map_err(SendError)),
             None => Poll::Pending,
+        }
+    }
+
+    fn withdraw(self: Pin<&mut Self>) {
+        let this = self.get_mut();
+        if let (Some(chan), Some(key)) = (this.chan, this.key.take()) {
+            this.value = chan.withdraw_send(key);
         }
     }
 }
