@@ -1,4 +1,4 @@
-//! `copy` and `copy_bidirectional`: tokio's functions (and Go's `io.Copy`)
+//! `copy`, `copy_buf` and `copy_bidirectional`: tokio's functions (and Go's `io.Copy`)
 //! over tokio's I/O traits.
 //!
 //! A [`Transfer`] owns one buffer and moves bytes from a reader to a
@@ -6,15 +6,18 @@
 //! and at end of stream flush. While the reader has nothing to give, a
 //! writer that took bytes since the last flush is flushed, so buffered
 //! writers (a `BufWriter` in between) do not sit on data while the copy
-//! waits. The readers and writers charge the cooperative budget, so a copy
-//! between two always-ready streams yields its P like any other task.
+//! waits. Each buffer moved charges one unit of the cooperative budget (as
+//! tokio's copy does), so a copy between two always-ready streams — even
+//! in-memory ones that know nothing of the budget — yields its P like any
+//! other task.
 
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use gort_core::coop;
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
 /// tokio's and Go's copy buffer size (Go's `io.Copy` uses 32 KiB; 8 KiB
 /// matches tokio so ported code behaves the same).
@@ -61,6 +64,11 @@ impl Transfer {
         W: AsyncWrite + ?Sized,
     {
         loop {
+            // One unit of the task's budget per buffer moved, as tokio's
+            // copy charges: a copy between ends that are always ready (a
+            // slice into a Vec, a duplex pipe) still yields to the other
+            // tasks and to a `select!`'s other branches.
+            let coop = ready!(coop::poll_proceed(cx));
             if self.pos == self.cap && !self.read_done {
                 let mut rb = ReadBuf::new(&mut self.buf);
                 match reader.as_mut().poll_read(cx, &mut rb) {
@@ -101,6 +109,7 @@ impl Transfer {
                 self.total += n as u64;
                 self.need_flush = true;
             }
+            coop.made_progress();
             if self.read_done {
                 ready!(writer.as_mut().poll_flush(cx))?;
                 self.need_flush = false;
@@ -161,6 +170,65 @@ impl Leg {
     }
 }
 
+/// Copies everything the buffered `reader` yields into `writer`, straight
+/// from the reader's own buffer, until end of stream, then flushes
+/// `writer`. Returns the number of bytes copied (tokio's `io::copy_buf`).
+/// Each buffer moved charges one unit of the cooperative budget, as in
+/// [`copy`].
+///
+/// ```
+/// # gort::runtime::Builder::new().build()?.block_on(async {
+/// let mut src = gort::io::BufReader::new(&b"hello"[..]);
+/// let mut dst: Vec<u8> = Vec::new();
+/// let n = gort::io::copy_buf(&mut src, &mut dst).await?;
+/// assert_eq!((n, &dst[..]), (5, &b"hello"[..]));
+/// # Ok::<_, std::io::Error>(()) })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
+pub async fn copy_buf<R, W>(reader: &mut R, writer: &mut W) -> io::Result<u64>
+where
+    R: AsyncBufRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut total = 0u64;
+    let mut need_flush = false;
+    poll_fn(|cx| loop {
+        let coop = ready!(coop::poll_proceed(cx));
+        let buf = match Pin::new(&mut *reader).poll_fill_buf(cx) {
+            Poll::Ready(Ok(buf)) => buf,
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => {
+                // The reader may be waiting for what the writer holds.
+                if need_flush {
+                    ready!(Pin::new(&mut *writer).poll_flush(cx))?;
+                    need_flush = false;
+                }
+                return Poll::Pending;
+            }
+        };
+        if buf.is_empty() {
+            ready!(Pin::new(&mut *writer).poll_flush(cx))?;
+            return Poll::Ready(Ok(total));
+        }
+        let n = match ready!(Pin::new(&mut *writer).poll_write(cx, buf)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
+        if n == 0 {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write zero bytes into the copy's writer",
+            )));
+        }
+        Pin::new(&mut *reader).consume(n);
+        total += n as u64;
+        need_flush = true;
+        coop.made_progress();
+    })
+    .await
+}
+
 /// Copies in both directions between `a` and `b` at once (a proxy). When
 /// one side reaches end of stream, the other side's write half is shut
 /// down; it finishes when both directions have. Returns the bytes copied
@@ -205,7 +273,7 @@ where
 
 /// [`copy_bidirectional`] with a buffer of `a_to_b` bytes for the copy
 /// from `a` to `b` and one of `b_to_a` bytes for the other direction
-/// (tokio's signature).
+/// (tokio's signature). Panics, as tokio's does, if a size is 0.
 ///
 /// ```
 /// # gort::runtime::Builder::new().build()?.block_on(async {
@@ -231,6 +299,9 @@ where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
+    // A zero-byte buffer reads nothing, which reads as end of stream.
+    assert!(a_to_b > 0, "`a_to_b_buf_size` must be greater than 0");
+    assert!(b_to_a > 0, "`b_to_a_buf_size` must be greater than 0");
     let mut a_to_b = Leg::Copying(Transfer::with_size(a_to_b));
     let mut b_to_a = Leg::Copying(Transfer::with_size(b_to_a));
     poll_fn(|cx| {

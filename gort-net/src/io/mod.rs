@@ -13,15 +13,16 @@
 //! traits ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
 //! [`AsyncSeekExt`]), [`BufReader`], [`BufWriter`], [`BufStream`],
 //! [`Lines`], [`split`], [`join`], [`duplex`], [`simplex`], [`empty`],
-//! [`sink`], [`repeat`], [`copy_buf`], and std's `Error`, `ErrorKind`,
+//! [`sink`], [`repeat`], and std's `Error`, `ErrorKind`,
 //! `Result`, `SeekFrom` as tokio re-exports them. They
 //! are plain combinators over the traits: no reactor, no timer, no thread.
 //!
-//! [`copy`], [`copy_bidirectional`] and [`copy_bidirectional_with_sizes`]
-//! are gort's own (`copy.rs`), with
+//! [`copy`], [`copy_buf`], [`copy_bidirectional`] and
+//! [`copy_bidirectional_with_sizes`] are gort's own (`copy.rs`), with
 //! tokio's signatures and behaviour: they are the ones this module has
-//! always documented, and tokio's `copy` is not re-exported, so the names
-//! do not clash.
+//! always documented, and they charge gort's cooperative budget (tokio's
+//! combinators compiled without tokio's runtime charge none); tokio's are
+//! not re-exported, so the names do not clash.
 //!
 //! ```
 //! use gort::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -41,13 +42,13 @@
 
 mod copy;
 
-pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes};
+pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use tokio::io::{
-    copy_buf, duplex, empty, join, repeat, simplex, sink, split, AsyncBufRead, AsyncBufReadExt,
-    AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader,
-    BufStream, BufWriter, Chain, DuplexStream, Empty, Join, Lines, ReadBuf, ReadHalf, Repeat,
-    SimplexStream, Sink, Split, Take, WriteHalf,
+    duplex, empty, join, repeat, simplex, sink, split, AsyncBufRead, AsyncBufReadExt, AsyncRead,
+    AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufStream,
+    BufWriter, Chain, DuplexStream, Empty, Join, Lines, ReadBuf, ReadHalf, Repeat, SimplexStream,
+    Sink, Split, Take, WriteHalf,
 };
 
 pub use crate::ready::{Interest, Ready};
