@@ -86,6 +86,11 @@ impl TimerShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the timer fired since it was last armed (no waker stored).
+    pub(crate) fn has_fired(&self) -> bool {
+        self.lock().fired
+    }
+
     /// Whether the timer fired since it was last armed; clears the flag
     /// if `consume`. Otherwise stores `waker` for the fire.
     pub(crate) fn poll_fired(&self, waker: &Waker, consume: bool) -> bool {

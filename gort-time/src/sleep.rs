@@ -46,6 +46,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         entry: None,
         yield_first: false,
         known_future: false,
+        elapsed: false,
     }
 }
 
@@ -60,6 +61,8 @@ pub struct Sleep {
     /// The deadline was later than the clock when this was made: the first
     /// poll need not compare it with the clock.
     known_future: bool,
+    /// A poll returned `Ready` (and no reset since).
+    elapsed: bool,
 }
 
 impl std::fmt::Debug for Sleep {
@@ -93,9 +96,11 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the sleep has elapsed: its timer fired, or a poll found
+    /// the deadline passed (tokio's meaning: a `Sleep` created for a
+    /// deadline already past is not elapsed until it is polled).
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.elapsed || self.entry.as_ref().is_some_and(|(_, t)| t.has_fired())
     }
 
     /// Moves the deadline, re-arming the timer if it was armed.
@@ -104,10 +109,19 @@ impl Sleep {
         this.deadline = deadline;
         this.yield_first = false;
         this.known_future = false;
+        this.elapsed = false;
         if let Some((h, t)) = &this.entry {
             let d = driver(h);
             let when = d.clock.ns(deadline);
-            d.arm(h, t, when);
+            if when <= d.clock.now_ns() {
+                // Already due: the next poll is ready without waiting for
+                // a P's timer check (tokio fires a timer reset into the
+                // past at once).
+                this.disarm();
+                this.entry = None;
+            } else {
+                d.arm(h, t, when);
+            }
         }
     }
 
@@ -143,6 +157,7 @@ impl Future for Sleep {
                 let when = d.clock.ns(this.deadline);
                 if !this.known_future && when <= d.clock.now_ns() {
                     coop.made_progress();
+                    this.elapsed = true;
                     return Poll::Ready(());
                 }
                 let t = TimerShared::new(Action::Wake);
@@ -155,6 +170,7 @@ impl Future for Sleep {
             Some((_, t)) => {
                 if t.poll_fired(cx.waker(), false) {
                     coop.made_progress();
+                    this.elapsed = true;
                     return Poll::Ready(());
                 }
             }

@@ -380,3 +380,34 @@ fn sleep_outside_a_runtime_panics_with_advice() {
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("outside a gort runtime"), "{msg}");
 }
+
+// tokio's meaning of `is_elapsed`, which ported code asserts: a sleep whose
+// deadline is already past is not elapsed until a poll has seen it.
+#[test]
+fn a_sleep_is_elapsed_once_a_poll_has_seen_its_deadline() {
+    let rt = rt(1, true);
+    rt.block_on(async {
+        let mut s = pin!(sleep_until(Instant::now()));
+        assert!(!s.is_elapsed());
+        s.as_mut().await;
+        assert!(s.is_elapsed());
+        s.as_mut().reset(Instant::now() + Duration::from_secs(1));
+        assert!(!s.is_elapsed());
+    });
+}
+
+// A reset into the past makes the next poll ready, with no timer check in
+// between (tokio fires such a timer at once).
+#[test]
+fn a_sleep_reset_into_the_past_is_ready_at_its_next_poll() {
+    let rt = rt(1, true);
+    rt.block_on(async {
+        let start = Instant::now();
+        let mut s = pin!(sleep_until(start + Duration::from_secs(10)));
+        assert!(poll_once(&mut s.as_mut()).is_pending());
+        sleep(Duration::from_secs(5)).await;
+        s.as_mut().reset(start + Duration::from_secs(4));
+        assert!(poll_once(&mut s.as_mut()).is_ready());
+        assert!(s.is_elapsed());
+    });
+}
