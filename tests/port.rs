@@ -50,9 +50,12 @@ struct Program {
     path: String,
     sha256: String,
     kind: String,
-    needs: Vec<String>,
+    /// Other files of the crate the program needs: (path, sha256).
+    needs: Vec<(String, String)>,
     edits: Vec<(String, String)>,
     tests_passed: Option<u64>,
+    /// Tests of an upstream test file not run, each with its reason.
+    skip: Vec<String>,
 }
 
 fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
@@ -63,11 +66,6 @@ fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
         .iter()
         .map(|(name, c)| (name.clone(), c["version"].as_str().unwrap().to_string()))
         .collect();
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-            .unwrap_or_default()
-    };
     let programs = pins["programs"]
         .as_array()
         .unwrap()
@@ -78,7 +76,15 @@ fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
             path: p["path"].as_str().unwrap().to_string(),
             sha256: p["sha256"].as_str().unwrap().to_string(),
             kind: p["kind"].as_str().unwrap().to_string(),
-            needs: strings(&p["needs"]),
+            needs: p["needs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| {
+                    let s = |k: &str| n[k].as_str().unwrap().to_string();
+                    (s("path"), s("sha256"))
+                })
+                .collect(),
             edits: p["edits"]
                 .as_array()
                 .unwrap()
@@ -89,6 +95,12 @@ fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
                 })
                 .collect(),
             tests_passed: p["tests_passed"].as_u64(),
+            skip: p["skip"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["test"].as_str().unwrap().to_string())
+                .collect(),
         })
         .collect();
     (crates, programs)
@@ -336,9 +348,16 @@ fn generate_project(
         };
         let dest = format!("{dest_dir}/{}.rs", p.name);
         write_if_changed(&project.join(&dest), &src);
-        for need in &p.needs {
-            let bytes = fs::read_to_string(src_dir.join(need)).unwrap();
-            write_if_changed(&project.join(need), &rewrite_tokio(&bytes));
+        for (need, sha) in &p.needs {
+            let bytes = fs::read(src_dir.join(need)).unwrap();
+            assert_eq!(
+                &sha256_hex(&bytes),
+                sha,
+                "{} {need}: sha256 differs from the pin: not the verbatim upstream file",
+                p.krate
+            );
+            let src = rewrite_tokio(std::str::from_utf8(&bytes).unwrap());
+            write_if_changed(&project.join(need), &src);
         }
         targets.push_str(&format!(
             "\n[[{}]]\nname = \"{}\"\npath = \"{dest}\"\n",
@@ -600,9 +619,12 @@ fn tungstenite_hyper_upgrade_server(bin: &Path, logs: &Path) {
 type Driver = fn(&Path, &Path);
 
 /// Runs one pinned test file with `cargo test` and returns how many passed.
-fn upstream_tests(project: &Path, target: &Path, logs: &Path, name: &str) -> u64 {
+fn upstream_tests(project: &Path, target: &Path, logs: &Path, name: &str, skip: &[String]) -> u64 {
     let mut cmd = cargo(project, target);
-    cmd.args(["test", "--test", name]);
+    cmd.args(["test", "--test", name, "--", "--exact"]);
+    for t in skip {
+        cmd.args(["--skip", t]);
+    }
     let p = run_cargo(name, cmd, logs, RUN_DEADLINE * 2, "");
     let out = p.stdout();
     let line = out
@@ -644,7 +666,7 @@ fn tokio_programs_run_on_gort_after_the_one_rewrite() {
     for p in &programs {
         match p.kind.as_str() {
             "test" => {
-                let passed = upstream_tests(&project, &target, &logs, &p.name);
+                let passed = upstream_tests(&project, &target, &logs, &p.name, &p.skip);
                 assert_eq!(
                     Some(passed),
                     p.tests_passed,
