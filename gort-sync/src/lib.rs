@@ -40,12 +40,29 @@ pub use chan::{
 };
 pub use cond::Cond;
 pub use mutex::{
-    Lock, Mutex, MutexGuard, TryLockError, MUTEX_LOCKED, MUTEX_STARVING, MUTEX_WAITER_SHIFT,
-    MUTEX_WOKEN, STARVATION_THRESHOLD,
+    Lock, Mutex, MutexGuard, OwnedMutexGuard, TryLockError, MUTEX_LOCKED, MUTEX_STARVING,
+    MUTEX_WAITER_SHIFT, MUTEX_WOKEN, STARVATION_THRESHOLD,
 };
-pub use once::{Once, OnceCell};
+pub use once::{Once, OnceCell, SetError};
 pub use rwmutex::{Read, RwMutex, RwMutexReadGuard, RwMutexWriteGuard, Write};
-pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
+
+/// tokio's name for [`RwMutex`]: `read`, `write`, `try_read`, `try_write`
+/// (returning `Result<_, TryLockError>`), `get_mut`, `into_inner`.
+///
+/// ```
+/// let lock = gort_sync::RwLock::new(1);
+/// assert_eq!(*lock.try_read().unwrap(), 1);
+/// *lock.try_write().unwrap() += 1;
+/// assert_eq!(lock.into_inner(), 2);
+/// ```
+pub type RwLock<T> = RwMutex<T>;
+/// tokio's name for [`RwMutexReadGuard`].
+pub type RwLockReadGuard<'a, T> = RwMutexReadGuard<'a, T>;
+/// tokio's name for [`RwMutexWriteGuard`].
+pub type RwLockWriteGuard<'a, T> = RwMutexWriteGuard<'a, T>;
+pub use semaphore::{
+    Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
 pub use waitgroup::{NegativeCounter, Wait, WaitGroup};
 
 /// Support for [`select!`]'s expansion; not a public API.
