@@ -571,16 +571,11 @@ impl<T> Future for Closed<'_, T> {
             coop.made_progress();
             return Poll::Ready(());
         }
-        stale = match this.key {
-            Some(k) => {
-                let w = st.closed.get_mut(k);
-                (!w.will_wake(cx.waker())).then(|| std::mem::replace(w, cx.waker().clone()))
-            }
-            None => {
-                this.key = Some(st.closed.push_back(cx.waker().clone()));
-                None
-            }
-        };
+        // Re-register at every pending poll: the last receiver's drop
+        // unlinks the waiters it wakes, and a new subscriber may have undone
+        // the close since.
+        stale = this.key.take().map(|k| st.closed.remove(k));
+        this.key = Some(st.closed.push_back(cx.waker().clone()));
         drop(st);
         drop(stale);
         set_wait_reason(WaitReason::ChanSend);

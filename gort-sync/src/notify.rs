@@ -60,7 +60,10 @@ struct Waiter {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// `notify_one`: the oldest waiter was picked.
     One,
+    /// `notify_last`: the newest waiter was picked.
+    Last,
     All,
 }
 
@@ -186,7 +189,7 @@ impl Notify {
     /// notify.notify_one(); // still one permit
     /// ```
     pub fn notify_one(&self) {
-        self.notify_from(WaitQueue::head);
+        self.notify_from(Kind::One);
     }
 
     /// Like [`notify_one`](Notify::notify_one) but completes the newest
@@ -197,13 +200,13 @@ impl Notify {
     /// notify.notify_last();
     /// ```
     pub fn notify_last(&self) {
-        self.notify_from(WaitQueue::tail);
+        self.notify_from(Kind::Last);
     }
 
-    fn notify_from(&self, pick: fn(&WaitQueue<Waiter>) -> Option<usize>) {
+    fn notify_from(&self, kind: Kind) {
         let waker = {
             let mut st = lock(&self.state);
-            st.notify_one(pick)
+            st.notify_one(kind)
         };
         if let Some(w) = waker {
             w.wake();
@@ -243,14 +246,18 @@ impl Notify {
 }
 
 impl State {
-    /// Completes the waiter `pick` chooses, or stores the permit; returns
-    /// the waker to wake after unlocking.
-    fn notify_one(&mut self, pick: fn(&WaitQueue<Waiter>) -> Option<usize>) -> Option<Waker> {
-        match pick(&self.waiters) {
+    /// Completes the oldest (`One`) or newest (`Last`) waiter, or stores
+    /// the permit; returns the waker to wake after unlocking.
+    fn notify_one(&mut self, kind: Kind) -> Option<Waker> {
+        let pick = match kind {
+            Kind::Last => self.waiters.tail(),
+            Kind::One | Kind::All => self.waiters.head(),
+        };
+        match pick {
             Some(k) => {
                 self.waiters.unlink(k);
                 let w = self.waiters.get_mut(k);
-                w.notified = Some(Kind::One);
+                w.notified = Some(kind);
                 w.waker.take()
             }
             None => {
@@ -316,15 +323,16 @@ impl Registration {
         }
     }
 
-    /// Unregisters; a `notify_one` this waiter received but never returned
-    /// goes to the next waiter or back to the permit.
+    /// Unregisters; a `notify_one` (`notify_last`) this waiter received but
+    /// never returned goes to the oldest (newest) remaining waiter or back
+    /// to the permit.
     fn drop_in(&mut self, notify: &Notify) {
         let Step::Waiting(k) = self.step else { return };
         let (w, forward) = {
             let mut st = lock(&notify.state);
             let w = st.waiters.remove(k);
             let forward = match w.notified {
-                Some(Kind::One) => st.notify_one(WaitQueue::head),
+                Some(kind @ (Kind::One | Kind::Last)) => st.notify_one(kind),
                 _ => None,
             };
             (w, forward)

@@ -218,7 +218,7 @@ impl<T> Receiver<T> {
             let mut st = lock(&inner.state);
             match st.value.take() {
                 Some(v) => Ok(v),
-                None if st.tx_done => Err(TryRecvError::Closed),
+                None if st.tx_done || st.rx_closed => Err(TryRecvError::Closed),
                 None => return Err(TryRecvError::Empty),
             }
         };
@@ -227,7 +227,7 @@ impl<T> Receiver<T> {
     }
 
     /// Closes the channel: a later `send` fails. A value sent before can
-    /// still be received.
+    /// still be received; without one, receiving now returns the error.
     ///
     /// ```
     /// let (tx, mut rx) = gort_sync::oneshot::channel::<u8>();
@@ -300,7 +300,8 @@ impl<T> Future for Receiver<T> {
             let mut st = lock(&inner.state);
             match st.value.take() {
                 Some(v) => Ok(v),
-                None if st.tx_done => Err(RecvError(())),
+                // Closed by the receiver: nothing can be sent any more.
+                None if st.tx_done || st.rx_closed => Err(RecvError(())),
                 None => {
                     stale = st.rx_waker.replace(cx.waker().clone());
                     drop(st);

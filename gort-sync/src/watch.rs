@@ -18,8 +18,8 @@
 //!
 //! Receive waits record "chan receive", `Sender::closed` "chan send". A
 //! closure passed to `send_modify` that panics leaves the value as the
-//! closure left it, with the version bumped (the value may have changed);
-//! the poisoned lock is ignored by later users.
+//! closure left it but notifies nobody (tokio's rule); the poisoned lock
+//! is ignored by later users.
 
 use std::fmt;
 use std::future::Future;
@@ -150,18 +150,13 @@ fn unregister<T>(
     }
 }
 
-/// Registers or refreshes waiter `*key` in `q`.
+/// Registers waiter `*key` in `q` afresh, returning the old waker to drop
+/// after the lock: a waiter woken by `take_all` is unlinked, and must be
+/// linked again if the state it waits for was undone (a new receiver).
 fn register(q: &mut WaitQueue<Waker>, key: &mut Option<usize>, waker: &Waker) -> Option<Waker> {
-    match *key {
-        Some(k) => {
-            let w = q.get_mut(k);
-            (!w.will_wake(waker)).then(|| std::mem::replace(w, waker.clone()))
-        }
-        None => {
-            *key = Some(q.push_back(waker.clone()));
-            None
-        }
-    }
+    let old = key.take().map(|k| q.remove(k));
+    *key = Some(q.push_back(waker.clone()));
+    old
 }
 
 impl<T> Sender<T> {
@@ -245,26 +240,17 @@ impl<T> Sender<T> {
     /// assert!(rx.has_changed().unwrap());
     /// ```
     pub fn send_if_modified<F: FnOnce(&mut T) -> bool>(&self, modify: F) -> bool {
-        /// Bumps the version even if `modify` panics after changing the value.
-        struct Bump<'a, T>(&'a Shared<T>, bool);
-        impl<T> Drop for Bump<'_, T> {
-            fn drop(&mut self) {
-                if self.1 {
-                    let wakers = {
-                        let mut st = lock(&self.0.state);
-                        st.version += 1;
-                        take_all(&mut st.changed)
-                    };
-                    wakers.into_iter().for_each(Waker::wake);
-                }
-            }
-        }
         let mut guard = write(&self.shared.value);
-        let mut bump = Bump(&self.shared, true);
         let modified = modify(&mut guard);
-        bump.1 = modified;
-        drop(bump);
-        drop(guard);
+        if modified {
+            let wakers = {
+                let mut st = lock(&self.shared.state);
+                st.version += 1;
+                take_all(&mut st.changed)
+            };
+            drop(guard);
+            wakers.into_iter().for_each(Waker::wake);
+        }
         modified
     }
 
@@ -541,6 +527,18 @@ impl<T> Receiver<T> {
             })
             .await?;
         }
+    }
+
+    /// Whether every sender is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = gort_sync::watch::channel(());
+    /// assert!(!rx.is_closed());
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.state).senders == 0
     }
 
     /// Whether both receivers belong to one channel.

@@ -555,6 +555,74 @@ fn notify_one_wakes_the_oldest_waiter_and_notify_last_the_newest() {
 }
 
 #[test]
+fn dropped_notified_passes_its_notify_last_to_the_newest_remaining_waiter() {
+    let notify = Notify::new();
+    let mut a = pin!(notify.notified());
+    let mut b = pin!(notify.notified());
+    let mut c = Box::pin(notify.notified());
+    for f in [a.as_mut(), b.as_mut(), c.as_mut()] {
+        assert!(poll_once(f, noop()).is_pending());
+    }
+    notify.notify_last();
+    drop(c);
+    assert!(poll_once(b.as_mut(), noop()).is_ready());
+    assert!(poll_once(a.as_mut(), noop()).is_pending());
+}
+
+#[test]
+fn broadcast_and_watch_sender_closed_rearm_when_a_new_receiver_subscribes() {
+    let (tx, rx) = broadcast::channel::<u8>(1);
+    let (woken, waker) = CountingWaker::new();
+    let mut closed = pin!(tx.closed());
+    assert!(poll_once(closed.as_mut(), &waker).is_pending());
+    drop(rx);
+    assert_eq!(woken.count(), 1);
+    let rx2 = tx.subscribe();
+    assert!(poll_once(closed.as_mut(), &waker).is_pending());
+    drop(rx2);
+    assert_eq!(woken.count(), 2, "still registered after the re-subscribe");
+    assert!(poll_once(closed.as_mut(), &waker).is_ready());
+
+    let (tx, rx) = watch::channel(0);
+    let (woken, waker) = CountingWaker::new();
+    let mut closed = pin!(tx.closed());
+    assert!(poll_once(closed.as_mut(), &waker).is_pending());
+    drop(rx);
+    let rx2 = tx.subscribe();
+    assert!(poll_once(closed.as_mut(), &waker).is_pending());
+    drop(rx2);
+    assert_eq!(woken.count(), 2);
+    assert!(poll_once(closed.as_mut(), &waker).is_ready());
+}
+
+#[test]
+fn watch_send_modify_that_panics_notifies_nobody() {
+    let (tx, mut rx) = watch::channel(1);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tx.send_modify(|v| {
+            *v = 2;
+            panic!("in send_modify");
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(rx.has_changed(), Ok(false));
+    assert_eq!(*rx.borrow_and_update(), 2, "the value keeps the change");
+    tx.send(3).unwrap();
+    assert!(block_on(rx.changed()).is_ok());
+}
+
+#[test]
+fn oneshot_receiver_closed_without_a_value_returns_the_error() {
+    let (_tx, mut rx) = oneshot::channel::<u8>();
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+    let (_tx, mut rx) = oneshot::channel::<u8>();
+    rx.close();
+    assert!(block_on(&mut rx).is_err());
+    assert!(rx.is_terminated());
+}
+
+#[test]
 fn dropped_notified_passes_its_notify_one_to_the_next_waiter() {
     let notify = Notify::new();
     let mut a = Box::pin(notify.notified());
