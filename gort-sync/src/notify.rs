@@ -27,8 +27,11 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
-use crate::primitives::{lock, Arc, Mutex};
+use crate::primitives::{lock, Mutex};
 use crate::waitq::WaitQueue;
+// std's Arc even under loom: `notified_owned` takes `self: Arc<Self>`,
+// which only std's Arc allows as a receiver on stable.
+use std::sync::Arc;
 
 /// Notifies tasks (tokio's `Notify`).
 ///
