@@ -359,8 +359,7 @@ fn select_uncontended(c: &mut Criterion) {
 
 /// tokio's rt_multi_threaded ping_pong: 1 000 pings, each a task that
 /// spawns a partner and exchanges one message each way with it over two
-/// one-shot channels. gort's one-shot is `chan(1)`: `try_send` never
-/// waits, as tokio's `oneshot::Sender::send` doesn't.
+/// one-shot channels (`gort::sync::oneshot` and tokio's, the same API).
 fn ping_pong(c: &mut Criterion) {
     const PINGS: usize = 1_000;
     let mut g = c.benchmark_group("ping_pong");
@@ -376,14 +375,14 @@ fn ping_pong(c: &mut Criterion) {
                     for _ in 0..PINGS {
                         let (rem, done_tx) = (rem.clone(), done_tx.clone());
                         gort::spawn(async move {
-                            let (tx1, rx1) = gort::sync::chan::<()>(1);
-                            let (tx2, rx2) = gort::sync::chan::<()>(1);
+                            let (tx1, rx1) = gort::sync::oneshot::channel::<()>();
+                            let (tx2, rx2) = gort::sync::oneshot::channel::<()>();
                             gort::spawn(async move {
-                                rx1.recv().await.unwrap();
-                                tx2.try_send(()).unwrap();
+                                rx1.await.unwrap();
+                                tx2.send(()).unwrap();
                             });
-                            tx1.try_send(()).unwrap();
-                            rx2.recv().await.unwrap();
+                            tx1.send(()).unwrap();
+                            rx2.await.unwrap();
                             if rem.fetch_sub(1, Relaxed) == 1 {
                                 done_tx.send(()).unwrap();
                             }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs gort-sync's unit tests and its channel, select, mutex and sync-primitive tests
+# Runs gort-sync's unit tests and its channel, select, mutex, sync-primitive and
+# tokio-named-type (tokio_sync) tests
 # under Miri (undefined behaviour + data-race detection). The stress tests
 # shrink themselves under cfg(miri) and run too; the loom model tests do not
 # (they need --cfg loom). Needs: rustup toolchain install nightly
@@ -7,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-strict-provenance"
-exec cargo +nightly miri test -p gort-sync --lib --test chan --test select --test stress --test mutex --test sync "$@"
+exec cargo +nightly miri test -p gort-sync --lib --test chan --test select --test stress --test mutex --test sync --test tokio_sync "$@"

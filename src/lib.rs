@@ -60,7 +60,9 @@ pub mod gc {
 pub mod time;
 
 /// Go's channels and `sync` package: `chan`, `Mutex`, `RwMutex`,
-/// `WaitGroup`, `Once`, `Cond`, `Semaphore` (gort-sync).
+/// `WaitGroup`, `Once`, `Cond`, `Semaphore` (gort-sync); and tokio's
+/// `sync` types under tokio's names, built on them: `mpsc`, `oneshot`,
+/// `watch`, `broadcast`, `Notify`, `Barrier`, `RwLock`, `OnceCell`.
 pub mod sync {
     pub use gort_sync::*;
 }

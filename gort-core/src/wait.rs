@@ -52,6 +52,10 @@ pub enum WaitReason {
     JoinWait,
     /// Waiting on a `spawn_blocking` result.
     BlockingWait,
+    /// `Notify::notified` (tokio's `Notify`).
+    NotifyWait,
+    /// `Barrier::wait` (tokio's `Barrier`).
+    BarrierWait,
 }
 
 impl WaitReason {
@@ -74,6 +78,8 @@ impl WaitReason {
             WaitReason::OnceWait => "sync.Once.Do",
             WaitReason::JoinWait => "task join",
             WaitReason::BlockingWait => "blocking pool",
+            WaitReason::NotifyWait => "sync.Notify.Notified",
+            WaitReason::BarrierWait => "sync.Barrier.Wait",
         }
     }
 }
@@ -81,7 +87,7 @@ impl WaitReason {
 impl WaitReason {
     /// Every reason, indexed by its discriminant (for decoding the `u8`
     /// stored in a task header).
-    const ALL: [WaitReason; 16] = [
+    const ALL: [WaitReason; 18] = [
         WaitReason::Unknown,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -98,6 +104,8 @@ impl WaitReason {
         WaitReason::OnceWait,
         WaitReason::JoinWait,
         WaitReason::BlockingWait,
+        WaitReason::NotifyWait,
+        WaitReason::BarrierWait,
     ];
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {

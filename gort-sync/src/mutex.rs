@@ -37,6 +37,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -211,6 +212,71 @@ impl<T: ?Sized> Mutex<T> {
                 Ok(_) => return Ok(self.guard()),
                 Err(now) => s = now,
             }
+        }
+    }
+
+    /// [`lock`](Mutex::lock) from code that is not async: parks the
+    /// thread until the lock is taken (tokio's `blocking_lock`).
+    ///
+    /// ```
+    /// let m = gort_sync::Mutex::new(1);
+    /// *m.blocking_lock() += 1;
+    /// assert_eq!(m.into_inner(), 2);
+    /// ```
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        crate::block::block_on(self.lock())
+    }
+
+    /// [`lock`](Mutex::lock) for an `Arc<Mutex>`: the guard keeps the mutex
+    /// alive, so it can be held across `'static` tasks (tokio's
+    /// `lock_owned`).
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gort_sync::Mutex::new(1));
+    /// let mut g = block_on(m.clone().lock_owned());
+    /// *g += 1;
+    /// drop(g);
+    /// assert_eq!(*m.try_lock().unwrap(), 2);
+    /// ```
+    pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        std::mem::forget(self.lock().await);
+        OwnedMutexGuard {
+            mutex: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// [`try_lock`](Mutex::try_lock) for an `Arc<Mutex>`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gort_sync::Mutex::new(()));
+    /// let g = m.clone().try_lock_owned().unwrap();
+    /// assert!(m.try_lock().is_err());
+    /// drop(g);
+    /// ```
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        std::mem::forget(self.try_lock()?);
+        Ok(OwnedMutexGuard {
+            mutex: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Releases the lock held by a guard (fast path: nobody waits).
+    fn unlock(&self) {
+        if self
+            .state
+            .compare_exchange(MUTEX_LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.unlock_slow();
         }
     }
 
@@ -448,13 +514,68 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        let m = self.mutex;
-        if m.state
-            .compare_exchange(MUTEX_LOCKED, 0, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {
-            m.unlock_slow();
-        }
+        self.mutex.unlock();
+    }
+}
+
+/// Proof of holding a [`Mutex`] owned through an `Arc` (from
+/// [`Mutex::lock_owned`]); unlocks on drop.
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    mutex: Arc<Mutex<T>>,
+    /// Neither `Send` nor `Sync` by itself: the impls below add them with
+    /// the bounds of `&mut T`.
+    _marker: PhantomData<*mut T>,
+}
+
+// SAFETY: the guard is exclusive access to the `T`, like `&mut T`, which is
+// `Send` when `T: Send`; the `Arc` it owns is `Send` under the same bound.
+unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
+// SAFETY: sharing the guard shares `&T` (through `Deref`), which needs
+// `T: Sync`; the mutex itself is `Sync` when `T: Send`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gort_sync::Mutex::new(0));
+    /// let g = m.clone().try_lock_owned().unwrap();
+    /// assert!(Arc::ptr_eq(gort_sync::OwnedMutexGuard::mutex(&g), &m));
+    /// ```
+    pub fn mutex(guard: &Self) -> &Arc<Mutex<T>> {
+        &guard.mutex
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while its owner holds the lock, so
+        // no other reference to the data is live.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access
+        // through the guard.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

@@ -149,6 +149,17 @@ impl Once {
         self.finish(Status::Done);
     }
 
+    /// Claims the run without waiting: `Some(NotRun)` means the caller now
+    /// runs it (state `Running`); otherwise the state it is in.
+    fn try_claim(&self) -> Status {
+        let mut st = lock(&self.state);
+        let now = st.status;
+        if now == Status::NotRun {
+            st.status = Status::Running;
+        }
+        now
+    }
+
     /// Leaves the running state and wakes every waiter.
     fn finish(&self, status: Status) {
         let wakers: Vec<Waker> = {
@@ -228,6 +239,14 @@ impl fmt::Debug for Once {
 /// A value initialised once, possibly by an async initialiser; callers
 /// that arrive while it runs wait for it. Built on [`Once`].
 ///
+/// It has tokio's `OnceCell` API: [`get_or_init`](OnceCell::get_or_init),
+/// [`get_or_try_init`](OnceCell::get_or_try_init), [`get`](OnceCell::get),
+/// [`set`](OnceCell::set) with [`SetError`], [`initialized`](OnceCell::initialized),
+/// [`new_with`](OnceCell::new_with), [`get_mut`](OnceCell::get_mut),
+/// [`into_inner`](OnceCell::into_inner), [`take`](OnceCell::take).
+/// A failing or cancelled initialiser leaves the cell empty, and the next
+/// waiting caller runs its own.
+///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     let mut f = std::pin::pin!(f);
@@ -299,6 +318,174 @@ impl<T> OnceCell<T> {
             })
             .await;
         self.value.get().expect("Once completed without a value")
+    }
+}
+
+impl<T> OnceCell<T> {
+    /// A cell holding `value` if `Some`, else empty.
+    ///
+    /// ```
+    /// assert_eq!(gort_sync::OnceCell::new_with(Some(3)).get(), Some(&3));
+    /// ```
+    pub fn new_with(value: Option<T>) -> Self {
+        let cell = OnceCell::new();
+        if let Some(v) = value {
+            let _unset_cell_accepts = cell.set(v);
+        }
+        cell
+    }
+
+    /// Whether the cell holds a value.
+    ///
+    /// ```
+    /// let cell = gort_sync::OnceCell::new();
+    /// assert!(!cell.initialized());
+    /// cell.set(1).unwrap();
+    /// assert!(cell.initialized());
+    /// ```
+    pub fn initialized(&self) -> bool {
+        self.value.get().is_some()
+    }
+
+    /// Stores `value` if the cell is empty and no initialiser is running;
+    /// otherwise gives it back in the error.
+    ///
+    /// ```
+    /// use gort_sync::{OnceCell, SetError};
+    /// let cell = OnceCell::new();
+    /// cell.set(1).unwrap();
+    /// assert!(matches!(cell.set(2), Err(SetError::AlreadyInitializedError(2))));
+    /// ```
+    pub fn set(&self, value: T) -> Result<(), SetError<T>> {
+        match self.once.try_claim() {
+            Status::Done => Err(SetError::AlreadyInitializedError(value)),
+            Status::Running => Err(SetError::InitializingError(value)),
+            Status::NotRun => {
+                let stored = self.value.set(value);
+                self.once.finish(Status::Done);
+                stored.map_err(SetError::AlreadyInitializedError)
+            }
+        }
+    }
+
+    /// The value, running the fallible `f` to produce it if the cell is
+    /// empty. An `Err` from `f` is returned and leaves the cell empty.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let cell = gort_sync::OnceCell::new();
+    /// assert_eq!(block_on(cell.get_or_try_init(|| async { Err::<u8, _>("no") })), Err("no"));
+    /// assert!(!cell.initialized());
+    /// assert_eq!(block_on(cell.get_or_try_init(|| async { Ok::<_, ()>(4) })), Ok(&4));
+    /// ```
+    pub async fn get_or_try_init<E, F, Fut>(&self, f: F) -> Result<&T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if let Some(v) = self.value.get() {
+            return Ok(v);
+        }
+        if (OnceWait {
+            once: &self.once,
+            key: None,
+        })
+        .await
+            == Status::NotRun
+        {
+            // We run the initialiser; a panic, a cancellation or an `Err`
+            // puts the cell back to empty (dropping `reset`).
+            let mut reset = Reset(Some(&self.once));
+            let v = f().await?;
+            let _ = self.value.set(v);
+            reset.0 = None;
+            self.once.finish(Status::Done);
+        }
+        Ok(self.value.get().expect("Once completed without a value"))
+    }
+
+    /// A mutable reference to the value, if any.
+    ///
+    /// ```
+    /// let mut cell = gort_sync::OnceCell::new_with(Some(1));
+    /// *cell.get_mut().unwrap() += 1;
+    /// assert_eq!(cell.get(), Some(&2));
+    /// ```
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        self.value.get_mut()
+    }
+
+    /// The value, consuming the cell.
+    ///
+    /// ```
+    /// assert_eq!(gort_sync::OnceCell::new_with(Some(5)).into_inner(), Some(5));
+    /// ```
+    pub fn into_inner(self) -> Option<T> {
+        self.value.into_inner()
+    }
+
+    /// Takes the value out, leaving the cell empty (and initialisable
+    /// again).
+    ///
+    /// ```
+    /// let mut cell = gort_sync::OnceCell::new_with(Some(5));
+    /// assert_eq!(cell.take(), Some(5));
+    /// assert!(cell.set(6).is_ok());
+    /// ```
+    pub fn take(&mut self) -> Option<T> {
+        std::mem::take(self).into_inner()
+    }
+}
+
+/// Why [`OnceCell::set`] did not store the value; it is given back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetError<T> {
+    /// The cell already holds a value.
+    AlreadyInitializedError(T),
+    /// An initialiser is running right now.
+    InitializingError(T),
+}
+
+impl<T> SetError<T> {
+    /// Whether the cell already held a value.
+    ///
+    /// ```
+    /// let cell = gort_sync::OnceCell::new_with(Some(1));
+    /// assert!(cell.set(2).unwrap_err().is_already_init_err());
+    /// ```
+    pub fn is_already_init_err(&self) -> bool {
+        matches!(self, SetError::AlreadyInitializedError(_))
+    }
+
+    /// Whether an initialiser was running.
+    ///
+    /// ```
+    /// let cell = gort_sync::OnceCell::new_with(Some(1));
+    /// assert!(!cell.set(2).unwrap_err().is_initializing_err());
+    /// ```
+    pub fn is_initializing_err(&self) -> bool {
+        matches!(self, SetError::InitializingError(_))
+    }
+}
+
+impl<T> fmt::Display for SetError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::AlreadyInitializedError(_) => f.write_str("cell already initialized"),
+            SetError::InitializingError(_) => f.write_str("cell is being initialized"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for SetError<T> {}
+
+impl<T> From<T> for OnceCell<T> {
+    fn from(value: T) -> Self {
+        OnceCell::new_with(Some(value))
     }
 }
 

@@ -37,7 +37,7 @@ use std::task::{ready, Context, Poll, Waker};
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
-use crate::mutex::refresh_waker;
+use crate::mutex::{refresh_waker, TryLockError};
 use crate::primitives::{lock, AtomicUsize, Mutex, Ordering};
 use crate::waitq::WaitQueue;
 
@@ -224,12 +224,16 @@ impl<T: ?Sized> RwMutex<T> {
     /// ```
     /// let rw = gort_sync::RwMutex::new(());
     /// let w = rw.try_write().unwrap();
-    /// assert!(rw.try_read().is_none());
+    /// assert!(rw.try_read().is_err());
     /// drop(w);
-    /// assert!(rw.try_read().is_some());
+    /// assert!(rw.try_read().is_ok());
     /// ```
-    pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        self.try_read_fast().then(|| self.read_guard())
+    pub fn try_read(&self) -> Result<RwMutexReadGuard<'_, T>, TryLockError> {
+        if self.try_read_fast() {
+            Ok(self.read_guard())
+        } else {
+            Err(TryLockError)
+        }
     }
 
     /// Exclusive access if the lock is free now.
@@ -237,11 +241,11 @@ impl<T: ?Sized> RwMutex<T> {
     /// ```
     /// let rw = gort_sync::RwMutex::new(());
     /// let r = rw.try_read().unwrap();
-    /// assert!(rw.try_write().is_none());
+    /// assert!(rw.try_write().is_err());
     /// drop(r);
-    /// assert!(rw.try_write().is_some());
+    /// assert!(rw.try_write().is_ok());
     /// ```
-    pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
+    pub fn try_write(&self) -> Result<RwMutexWriteGuard<'_, T>, TryLockError> {
         let mut st = lock(&self.state);
         // Free means: no reader, no writer, nobody waiting (`count == 0`).
         if self
@@ -249,10 +253,10 @@ impl<T: ?Sized> RwMutex<T> {
             .compare_exchange(0, BLOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return None;
+            return Err(TryLockError);
         }
         st.writer = true;
-        Some(self.write_guard())
+        Ok(self.write_guard())
     }
 
     /// A mutable reference to the value, through exclusive access.

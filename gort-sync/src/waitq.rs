@@ -102,6 +102,11 @@ impl<W> WaitQueue<W> {
         (self.head != NIL).then_some(self.head)
     }
 
+    /// The newest linked waiter.
+    pub(crate) fn tail(&self) -> Option<usize> {
+        (self.tail != NIL).then_some(self.tail)
+    }
+
     /// The linked waiter after `key` (which must be linked).
     pub(crate) fn next(&self, key: usize) -> Option<usize> {
         let next = self.node(key).next;

@@ -139,7 +139,7 @@ fn semaphore_drops_no_waker_under_its_lock() {
             let s = Arc::new(Semaphore::new(0));
             let probe = s.clone();
             park_then(
-                Box::pin(s.acquire(1)),
+                Box::pin(s.acquire()),
                 move || {
                     let _ = probe.available_permits();
                 },

@@ -83,7 +83,7 @@ fn semaphore_never_lends_more_permits_than_it_has() {
         exec.spawn(async move {
             for _ in 0..ROUNDS {
                 let n = 1 + i % 2;
-                let p = sem.clone().acquire_owned(n).await;
+                let p = sem.clone().acquire_many_owned(n as u32).await.unwrap();
                 let now = inside.fetch_add(n, Ordering::SeqCst) + n;
                 max.fetch_max(now, Ordering::SeqCst);
                 inside.fetch_sub(n, Ordering::SeqCst);
@@ -99,13 +99,13 @@ fn semaphore_never_lends_more_permits_than_it_has() {
 #[test]
 fn semaphore_serves_waiters_fifo_and_a_large_request_blocks_later_small_ones() {
     let sem = Semaphore::new(2);
-    let held = sem.try_acquire(2).unwrap();
-    let mut big = pin!(sem.acquire(2));
-    let mut small = pin!(sem.acquire(1));
+    let held = sem.try_acquire_many(2).unwrap();
+    let mut big = pin!(sem.acquire_many(2));
+    let mut small = pin!(sem.acquire());
     assert!(poll_once(big.as_mut(), Waker::noop()).is_pending());
     assert!(poll_once(small.as_mut(), Waker::noop()).is_pending());
     assert!(
-        sem.try_acquire(1).is_err(),
+        sem.try_acquire().is_err(),
         "try_acquire does not jump the queue"
     );
     drop(held);
@@ -120,10 +120,10 @@ fn semaphore_serves_waiters_fifo_and_a_large_request_blocks_later_small_ones() {
 #[test]
 fn dropped_acquire_gives_back_granted_permits_and_unblocks_the_queue() {
     let sem = Semaphore::new(1);
-    let held = sem.try_acquire(1).unwrap();
-    let mut huge = Box::pin(sem.acquire(5));
+    let held = sem.try_acquire().unwrap();
+    let mut huge = Box::pin(sem.acquire_many(5));
     let (woken, waker) = CountingWaker::new();
-    let mut one = pin!(sem.acquire(1));
+    let mut one = pin!(sem.acquire());
     assert!(poll_once(huge.as_mut(), Waker::noop()).is_pending());
     assert!(poll_once(one.as_mut(), &waker).is_pending());
     drop(held);
@@ -133,7 +133,7 @@ fn dropped_acquire_gives_back_granted_permits_and_unblocks_the_queue() {
     assert!(poll_once(one.as_mut(), &waker).is_ready());
 
     let sem = Semaphore::new(0);
-    let mut granted = Box::pin(sem.acquire(2));
+    let mut granted = Box::pin(sem.acquire_many(2));
     assert!(poll_once(granted.as_mut(), Waker::noop()).is_pending());
     sem.add_permits(2);
     drop(granted);
@@ -147,7 +147,7 @@ fn dropped_acquire_gives_back_granted_permits_and_unblocks_the_queue() {
 #[test]
 fn forgotten_permits_are_not_returned() {
     let sem = Semaphore::new(2);
-    sem.try_acquire(1).unwrap().forget();
+    sem.try_acquire().unwrap().forget();
     assert_eq!(sem.available_permits(), 1);
 }
 
@@ -158,11 +158,11 @@ fn readers_share_and_writers_exclude() {
     let rw = RwMutex::new(0);
     let r1 = rw.try_read().unwrap();
     let r2 = rw.try_read().unwrap();
-    assert!(rw.try_write().is_none());
+    assert!(rw.try_write().is_err());
     drop((r1, r2));
     let w = rw.try_write().unwrap();
-    assert!(rw.try_read().is_none());
-    assert!(rw.try_write().is_none());
+    assert!(rw.try_read().is_err());
+    assert!(rw.try_write().is_err());
     drop(w);
 }
 
@@ -173,7 +173,7 @@ fn pending_writer_blocks_new_readers() {
     let mut w = pin!(rw.write());
     assert!(poll_once(w.as_mut(), Waker::noop()).is_pending());
     assert!(
-        rw.try_read().is_none(),
+        rw.try_read().is_err(),
         "a waiting writer blocks new readers"
     );
     let mut r2 = pin!(rw.read());

@@ -14,7 +14,13 @@
 //! ## Invariants (under the lock)
 //! - `buf.len() <= cap`, except for values put back by a dropped receive
 //!   (see *Cancellation*), which may push `buf` one value over per dropped
-//!   receive. Senders never add to a buffer that is at or over `cap`.
+//!   receive. Senders never add to a buffer that is at or over
+//!   `cap - reserved`.
+//! - `reserved` counts slots promised to tokio-style reservations
+//!   (`mpsc::Permit`); they only exist on channels made by `mpsc`. A
+//!   send waiter (value or reservation) is linked in `sendq` only while
+//!   `buf.len() + reserved >= cap`: whenever room appears, `refill` hands
+//!   it to the oldest waiters.
 //! - If `buf` is non-empty, no receive waiter that could be completed is
 //!   linked in `recvq` (a sender hands its value to such a waiter instead,
 //!   and a value buffered while streams wait unlinks and wakes them).
@@ -101,8 +107,15 @@ pub(crate) struct State<T> {
     /// (`RecvSlot::Received`): set when a value is handed over, cleared when
     /// the future returns it or is dropped (and gives it back).
     in_flight: usize,
+    /// Buffer slots held by reservations (tokio's `mpsc::Permit`): counted
+    /// as occupied by senders, and, like `in_flight`, they keep a closed
+    /// channel from being drained, since each may still deliver a value.
+    reserved: usize,
     recvq: WaitQueue<Waiter<RecvSlot<T>>>,
     sendq: WaitQueue<Waiter<SendSlot<T>>>,
+    /// Tasks waiting in `mpsc::Sender::closed` for the channel to close or
+    /// its receivers to go; all are woken (and unlinked) when it happens.
+    closedq: WaitQueue<Waker>,
 }
 
 /// A blocked operation (Go's `sudog`).
@@ -125,11 +138,18 @@ pub(crate) enum RecvSlot<T> {
     Closed,
 }
 
-/// A blocked send's value, then its outcome.
+/// A blocked send's value, then its outcome; or a blocked reservation.
 pub(crate) enum SendSlot<T> {
     Waiting(T),
     Sent,
     Closed(T),
+    /// A reservation waiting for a buffer slot (carries no value, is never
+    /// taken by a receive directly: only a freed slot completes it).
+    Reserving,
+    /// The reservation was granted a slot (counted in `reserved`).
+    Reserved,
+    /// The channel closed, or its receivers went, before a slot was free.
+    ReserveClosed,
 }
 
 /// The outcome of trying an operation under the lock without blocking.
@@ -163,7 +183,7 @@ impl<T> Slot for RecvSlot<T> {
 
 impl<T> Slot for SendSlot<T> {
     fn takes_values(&self) -> bool {
-        true
+        !matches!(self, SendSlot::Reserving)
     }
 }
 
@@ -266,19 +286,7 @@ impl<T> State<T> {
                 return Attempt::Lost(());
             }
             let v = self.buf.pop_front();
-            if self.buf.len() < cap {
-                // A sender blocked on the full buffer: its value goes to the
-                // tail, keeping FIFO order (Go's recv()).
-                if let Dequeued::Found(k) = dequeue(&mut self.sendq, None) {
-                    let w = self.sendq.get_mut(k);
-                    let SendSlot::Waiting(sv) = std::mem::replace(&mut w.slot, SendSlot::Sent)
-                    else {
-                        unreachable!("a linked send waiter holds its value")
-                    };
-                    self.buf.push_back(sv);
-                    wakes.push(take_waker(w));
-                }
-            }
+            self.refill(cap, wakes);
             return Attempt::Done(v);
         }
         match dequeue(&mut self.sendq, me) {
@@ -293,7 +301,7 @@ impl<T> State<T> {
             Dequeued::MeLost => return Attempt::Lost(()),
             Dequeued::Empty => {}
         }
-        if self.closed && self.in_flight == 0 {
+        if self.closed && self.in_flight == 0 && self.reserved == 0 {
             return if win(me) {
                 Attempt::Done(None)
             } else {
@@ -302,6 +310,19 @@ impl<T> State<T> {
         }
         // Open, or closed with a value in flight that may come back.
         Attempt::Blocked(())
+    }
+
+    /// A reservation's fast path: `Some(true)` took a slot, `Some(false)`
+    /// the channel is closed or has no receivers, `None` it must wait.
+    fn try_reserve(&mut self, cap: usize) -> Option<bool> {
+        if self.closed || self.receivers_gone {
+            return Some(false);
+        }
+        if self.buf.len() + self.reserved < cap {
+            self.reserved += 1;
+            return Some(true);
+        }
+        None
     }
 
     /// Go's `chansend` fast paths, under the lock.
@@ -333,7 +354,7 @@ impl<T> State<T> {
         // Nobody can be handed the value: buffer it if there is room, or
         // past `cap` if a stream waits for one (the stream is woken to take
         // it; see *Streams*).
-        if self.buf.len() < cap || self.has_waiting_streams() {
+        if self.buf.len() + self.reserved < cap || self.has_waiting_streams() {
             if !win(me) {
                 return Attempt::Lost(v);
             }
@@ -342,6 +363,47 @@ impl<T> State<T> {
             return Attempt::Done(Ok(()));
         }
         Attempt::Blocked(v)
+    }
+
+    /// Gives buffer room to blocked senders, oldest first: a sender's value
+    /// goes to the tail, keeping FIFO order (Go's `recv()`), a reservation
+    /// is granted its slot. Senders block only on a full buffer, so this
+    /// runs whenever room appears (a receive, a released reservation).
+    fn refill(&mut self, cap: usize, wakes: &mut WakeList) {
+        while self.buf.len() + self.reserved < cap {
+            let Some(k) = self.sendq.head() else { return };
+            self.sendq.unlink(k);
+            let w = self.sendq.get_mut(k);
+            if !w.sel.as_ref().is_none_or(SelectRef::try_win) {
+                continue;
+            }
+            match std::mem::replace(&mut w.slot, SendSlot::Sent) {
+                SendSlot::Waiting(v) => self.buf.push_back(v),
+                SendSlot::Reserving => {
+                    w.slot = SendSlot::Reserved;
+                    self.reserved += 1;
+                }
+                _ => unreachable!("a linked send waiter holds a value or a reservation"),
+            }
+            wakes.push(take_waker(w));
+        }
+    }
+
+    /// A reservation gave its slot back unused, or used it for a value
+    /// handed straight to a receiver.
+    fn unreserve(&mut self, cap: usize, wakes: &mut WakeList) {
+        self.reserved -= 1;
+        self.refill(cap, wakes);
+        self.release_receivers_if_drained(wakes);
+    }
+
+    /// Wakes every `mpsc::Sender::closed` waiter: sends now fail.
+    fn wake_closed(&mut self, wakes: &mut WakeList) {
+        while let Some(k) = self.closedq.head() {
+            self.closedq.unlink(k);
+            let w = self.closedq.get_mut(k);
+            wakes.push(std::mem::replace(w, Waker::noop().clone()));
+        }
     }
 
     fn has_waiting_streams(&self) -> bool {
@@ -377,12 +439,13 @@ impl<T> State<T> {
         self.closed = true;
         self.release_senders(wakes);
         self.release_receivers_if_drained(wakes);
+        self.wake_closed(wakes);
     }
 
     /// Completes every blocked receive (whose select, if any, can still
     /// commit) with `None`, if the channel is closed and drained.
     fn release_receivers_if_drained(&mut self, wakes: &mut WakeList) {
-        if !self.closed || self.in_flight > 0 || !self.buf.is_empty() {
+        if !self.closed || self.in_flight > 0 || self.reserved > 0 || !self.buf.is_empty() {
             return;
         }
         while let Some(k) = self.recvq.head() {
@@ -405,10 +468,11 @@ impl<T> State<T> {
             self.sendq.unlink(k);
             let w = self.sendq.get_mut(k);
             if w.sel.as_ref().is_none_or(SelectRef::try_win) {
-                let SendSlot::Waiting(v) = std::mem::replace(&mut w.slot, SendSlot::Sent) else {
-                    unreachable!("a linked send waiter holds its value")
+                w.slot = match std::mem::replace(&mut w.slot, SendSlot::Sent) {
+                    SendSlot::Waiting(v) => SendSlot::Closed(v),
+                    SendSlot::Reserving => SendSlot::ReserveClosed,
+                    _ => unreachable!("a linked send waiter holds a value or a reservation"),
                 };
-                w.slot = SendSlot::Closed(v);
                 wakes.push(take_waker(w));
             }
         }
@@ -462,8 +526,10 @@ impl<T> Chan<T> {
                 senders: 1,
                 receivers: 1,
                 in_flight: 0,
+                reserved: 0,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
+                closedq: WaitQueue::new(),
             }),
             cap,
         }
@@ -572,7 +638,7 @@ impl<T> Chan<T> {
             return Poll::Ready(match st.sendq.remove(k).slot {
                 SendSlot::Sent => Ok(()),
                 SendSlot::Closed(v) => Err(v),
-                SendSlot::Waiting(_) => unreachable!(),
+                _ => unreachable!("a send waiter ends sent or closed"),
             });
         }
         let v = value.take().expect("send future polled after completion");
@@ -640,11 +706,152 @@ impl<T> Chan<T> {
         wakes.wake_all();
     }
 
-    /// Removes a dropped send's waiter; its value, if still there, is
-    /// dropped after the lock is released.
+    /// Removes a dropped send's (or reservation's) waiter; its value, if
+    /// still there, is dropped after the lock is released. A reservation
+    /// granted but never collected gives its slot back.
     pub(crate) fn cancel_send(&self, key: usize) {
-        let waiter = self.lock().sendq.remove(key);
+        let mut wakes = WakeList::new();
+        let waiter = {
+            let mut st = self.lock();
+            let waiter = st.sendq.remove(key);
+            if let SendSlot::Reserved = waiter.slot {
+                st.unreserve(self.cap, &mut wakes);
+            }
+            waiter
+        };
         drop(waiter);
+        wakes.wake_all();
+    }
+
+    /// Polls a reservation of one buffer slot (tokio's `Sender::reserve`):
+    /// `Ready(true)` once a slot is held, `Ready(false)` if the channel is
+    /// closed or its receivers are gone. Waits in `sendq` with the senders,
+    /// FIFO.
+    pub(crate) fn poll_reserve(&self, waker: &Waker, key: &mut Option<usize>) -> Poll<bool> {
+        let stale;
+        let mut st = self.lock();
+        if let Some(k) = *key {
+            let w = st.sendq.get_mut(k);
+            if let SendSlot::Reserving = w.slot {
+                stale = refresh_waker(w, waker);
+                drop(st);
+                drop(stale);
+                return Poll::Pending;
+            }
+            *key = None;
+            return Poll::Ready(match st.sendq.remove(k).slot {
+                SendSlot::Reserved => true,
+                SendSlot::ReserveClosed => false,
+                _ => unreachable!("a reservation ends granted or closed"),
+            });
+        }
+        match st.try_reserve(self.cap) {
+            Some(held) => Poll::Ready(held),
+            None => {
+                *key = Some(register(&mut st.sendq, waker, None, SendSlot::Reserving));
+                Poll::Pending
+            }
+        }
+    }
+
+    /// A reservation that never blocks: `Err(closed)` when none is free.
+    pub(crate) fn try_reserve(&self) -> Result<(), bool> {
+        match self.lock().try_reserve(self.cap) {
+            Some(true) => Ok(()),
+            Some(false) => Err(true),
+            None => Err(false),
+        }
+    }
+
+    /// Gives back a reservation that was not used.
+    pub(crate) fn release_reservation(&self) {
+        let mut wakes = WakeList::new();
+        self.lock().unreserve(self.cap, &mut wakes);
+        wakes.wake_all();
+    }
+
+    /// Sends `v` into a reserved slot: to a waiting receiver, else into the
+    /// buffer. This works on a channel closed by its receiver (the slot was
+    /// promised); `Err(v)` only if every receiver is gone, and the caller
+    /// drops `v` outside the lock.
+    pub(crate) fn send_reserved(&self, v: T) -> Result<(), T> {
+        let mut wakes = WakeList::new();
+        let r = {
+            let mut st = self.lock();
+            if st.receivers_gone {
+                st.reserved -= 1;
+                Err(v)
+            } else {
+                match dequeue(&mut st.recvq, None) {
+                    Dequeued::Found(k) => {
+                        let w = st.recvq.get_mut(k);
+                        w.slot = RecvSlot::Received(v);
+                        wakes.push(take_waker(w));
+                        st.in_flight += 1;
+                        st.unreserve(self.cap, &mut wakes);
+                    }
+                    Dequeued::MeLost | Dequeued::Empty => {
+                        st.reserved -= 1;
+                        st.buf.push_back(v);
+                        st.notify_streams(&mut wakes);
+                    }
+                }
+                Ok(())
+            }
+        };
+        wakes.wake_all();
+        r
+    }
+
+    /// Free buffer slots right now: `cap` minus buffered values and held
+    /// reservations (tokio's `Sender::capacity`).
+    pub(crate) fn capacity(&self) -> usize {
+        let st = self.lock();
+        self.cap.saturating_sub(st.buf.len() + st.reserved)
+    }
+
+    /// Polls for the channel to be closed or lose its receivers (tokio's
+    /// `Sender::closed`), waiting in `closedq` as `*key`.
+    pub(crate) fn poll_closed(&self, waker: &Waker, key: &mut Option<usize>) -> Poll<()> {
+        let stale;
+        let mut st = self.lock();
+        if st.closed || st.receivers_gone {
+            let w = key.take().map(|k| st.closedq.remove(k));
+            drop(st);
+            drop(w);
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) => {
+                let w = st.closedq.get_mut(k);
+                stale = (!w.will_wake(waker)).then(|| std::mem::replace(w, waker.clone()));
+                drop(st);
+                drop(stale);
+            }
+            None => *key = Some(st.closedq.push_back(waker.clone())),
+        }
+        Poll::Pending
+    }
+
+    /// Removes a dropped `closed` future's waiter.
+    pub(crate) fn cancel_closed(&self, key: usize) {
+        let w = self.lock().closedq.remove(key);
+        drop(w);
+    }
+
+    /// Adds a sender if one is still alive (tokio's `WeakSender::upgrade`).
+    pub(crate) fn try_add_sender(&self) -> bool {
+        let mut st = self.lock();
+        if st.senders == 0 {
+            return false;
+        }
+        st.senders += 1;
+        true
+    }
+
+    /// Live `Sender` handles.
+    pub(crate) fn sender_count(&self) -> usize {
+        self.lock().senders
     }
 
     /// Removes the waiter of a send case whose select must register again
@@ -657,6 +864,10 @@ impl<T> Chan<T> {
             SendSlot::Waiting(v) => Some(v),
             SendSlot::Sent | SendSlot::Closed(_) => {
                 unreachable!("a send waiter of a decided select completed")
+            }
+            // Reservations (mpsc's `reserve`) are never select cases.
+            SendSlot::Reserving | SendSlot::Reserved | SendSlot::ReserveClosed => {
+                unreachable!("a select send case was a reservation")
             }
         }
     }
@@ -709,6 +920,7 @@ impl<T> Chan<T> {
             }
             st.receivers_gone = true;
             st.release_senders(&mut wakes);
+            st.wake_closed(&mut wakes);
             std::mem::take(&mut st.buf)
         };
         wakes.wake_all();

@@ -38,6 +38,7 @@
 //!   return `None`, so a consumer that stops at `None` cannot miss it.
 
 mod core;
+pub mod mpsc;
 
 use std::fmt;
 use std::future::Future;
