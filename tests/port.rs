@@ -56,6 +56,8 @@ struct Program {
     tests_passed: Option<u64>,
     /// Tests of an upstream test file not run, each with its reason.
     skip: Vec<String>,
+    /// A client program: run by the named server's driver.
+    client_of: Option<String>,
 }
 
 fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
@@ -101,6 +103,7 @@ fn programs() -> (BTreeMap<String, String>, Vec<Program>) {
                 .iter()
                 .map(|t| t["test"].as_str().unwrap().to_string())
                 .collect(),
+            client_of: p["client_of"].as_str().map(String::from),
         })
         .collect();
     (crates, programs)
@@ -340,13 +343,13 @@ fn generate_project(
             );
             src = src.replacen(from.as_str(), to, 1);
         }
-        let dest_dir = match p.kind.as_str() {
-            "bin" => "src/bin",
-            "example" => "examples",
-            "test" => "tests",
+        let dest = match p.kind.as_str() {
+            "lib" => "src/lib.rs".to_string(),
+            "bin" => format!("src/bin/{}.rs", p.name),
+            "example" => format!("examples/{}.rs", p.name),
+            "test" => format!("tests/{}.rs", p.name),
             k => panic!("{}: unknown kind {k}", p.name),
         };
-        let dest = format!("{dest_dir}/{}.rs", p.name);
         write_if_changed(&project.join(&dest), &src);
         for (need, sha) in &p.needs {
             let bytes = fs::read(src_dir.join(need)).unwrap();
@@ -359,15 +362,22 @@ fn generate_project(
             let src = rewrite_tokio(std::str::from_utf8(&bytes).unwrap());
             write_if_changed(&project.join(need), &src);
         }
+        // One library (the crate whose bins, examples and tests use it
+        // under its own name); any number of the other targets.
+        let header = if p.kind == "lib" {
+            "[lib]".to_string()
+        } else {
+            format!("[[{}]]", p.kind)
+        };
         targets.push_str(&format!(
-            "\n[[{}]]\nname = \"{}\"\npath = \"{dest}\"\n",
-            p.kind, p.name
+            "\n{header}\nname = \"{}\"\npath = \"{dest}\"\n",
+            p.name
         ));
     }
     let gort = env!("CARGO_MANIFEST_DIR");
     let manifest = MANIFEST_TEMPLATE.replace("@GORT_PATH@", gort) + &targets;
     write_if_changed(&project.join("Cargo.toml"), &manifest);
-    if !project.join("src/lib.rs").exists() {
+    if !programs.iter().any(|p| p.kind == "lib") {
         write_if_changed(&project.join("src/lib.rs"), "");
     }
     if !LOCK.is_empty() {
@@ -618,6 +628,75 @@ fn tungstenite_hyper_upgrade_server(bin: &Path, logs: &Path) {
 /// the second path, asserts what it serves.
 type Driver = fn(&Path, &Path);
 
+/// Runs a client program to completion and returns its stdout; fails
+/// with its output if it fails or outlives the deadline.
+fn run_client(name: &str, mut cmd: Command, logs: &Path) -> String {
+    cmd.env("RUST_LOG", "off");
+    let mut p = Proc::spawn(name, cmd, logs);
+    let status = p.wait(RUN_DEADLINE);
+    if !status.success() {
+        p.fail(&format!("exited with {status}"));
+    }
+    p.stdout()
+}
+
+/// mini-redis: its server, driven by its own clients — the cli, and the
+/// hello_world, pub and sub examples.
+fn mini_redis(bin: &Path, logs: &Path) {
+    let addr = free_addr();
+    let port = addr.port().to_string();
+    let mut cmd = Command::new(bin.join("mini-redis-server"));
+    cmd.args(["--port", &port]).env("RUST_LOG", "off");
+    let mut server = Proc::spawn("mini-redis-server", cmd, logs);
+    server.wait_listening(addr);
+
+    let cli = |args: &[&str]| {
+        let mut cmd = Command::new(bin.join("mini-redis-cli"));
+        cmd.args(["--port", &port]).args(args);
+        run_client("mini-redis-cli", cmd, logs)
+    };
+    assert_eq!(cli(&["get", "foo"]), "(nil)\n");
+    assert_eq!(cli(&["set", "foo", "bar"]), "OK\n");
+    assert_eq!(cli(&["get", "foo"]), "\"bar\"\n");
+    assert_eq!(cli(&["set", "foo", "gort"]), "OK\n");
+    assert_eq!(cli(&["get", "foo"]), "\"gort\"\n");
+
+    let example = |name: &str| {
+        let mut cmd = Command::new(bin.join("examples").join(name));
+        cmd.env("GORT_PORT_ADDR", addr.to_string());
+        cmd
+    };
+    assert_eq!(
+        run_client(
+            "mini_redis_hello_world",
+            example("mini_redis_hello_world"),
+            logs
+        ),
+        "got value from the server; success=true\n"
+    );
+    assert_eq!(cli(&["get", "hello"]), "\"world\"\n");
+
+    // sub waits for one message on channel foo; pub publishes one. sub's
+    // subscription is not observable from outside, so pub runs until sub
+    // has its message (each run publishes the same bytes): bounded.
+    let mut sub = Proc::spawn("mini_redis_sub", example("mini_redis_sub"), logs);
+    for _ in 0..200 {
+        if sub.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        run_client("mini_redis_pub", example("mini_redis_pub"), logs);
+        thread::sleep(Duration::from_millis(20));
+    }
+    let status = sub.wait(RUN_DEADLINE);
+    if !status.success() {
+        sub.fail(&format!("exited with {status}"));
+    }
+    assert_eq!(
+        sub.stdout(),
+        "got message from the channel: foo; message = b\"bar\"\n"
+    );
+}
+
 /// Runs one pinned test file with `cargo test` and returns how many passed.
 fn upstream_tests(project: &Path, target: &Path, logs: &Path, name: &str, skip: &[String]) -> u64 {
     let mut cmd = cargo(project, target);
@@ -662,6 +741,7 @@ fn tokio_programs_run_on_gort_after_the_one_rewrite() {
             "tungstenite_hyper_upgrade_server",
             tungstenite_hyper_upgrade_server,
         ),
+        ("mini-redis-server", mini_redis),
     ];
     for p in &programs {
         match p.kind.as_str() {
@@ -674,6 +754,15 @@ fn tokio_programs_run_on_gort_after_the_one_rewrite() {
                     p.name
                 );
                 eprintln!("port: {} ({} {}): {passed} passed", p.name, p.krate, p.path);
+            }
+            "lib" => {}
+            _ if p.client_of.is_some() => {
+                let server = p.client_of.as_deref().unwrap();
+                assert!(
+                    programs.iter().any(|q| q.name == server),
+                    "{}: its server {server} is not pinned",
+                    p.name
+                );
             }
             _ => {
                 let run = servers
