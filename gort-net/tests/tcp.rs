@@ -269,3 +269,21 @@ fn tokio_and_futures_io_traits_drive_the_same_stream() {
         assert_eq!(&got, b"fut");
     });
 }
+
+// tokio's rule, which ported code relies on: shutting down the write side
+// of a connection the peer has already reset succeeds (the kernel may
+// report NotConnected; that race is not the caller's error).
+#[test]
+fn shutdown_after_the_peer_reset_the_connection_succeeds() {
+    let rt = common::runtime(1);
+    rt.block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        s.set_zero_linger().unwrap();
+        drop(s); // a reset
+        let err = c.read(&mut [0; 1]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        c.shutdown().await.unwrap();
+    });
+}

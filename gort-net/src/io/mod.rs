@@ -142,7 +142,7 @@ macro_rules! impl_async_write {
                 _cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
-                std::task::Poll::Ready($fd.get_ref().shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready($crate::io::shutdown_write($fd.get_ref()))
             }
         }
 
@@ -177,7 +177,7 @@ macro_rules! impl_async_write {
                 _cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
-                std::task::Poll::Ready($fd.get_ref().shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready($crate::io::shutdown_write($fd.get_ref()))
             }
         }
     };
@@ -253,9 +253,37 @@ macro_rules! inherent_write_methods {
         /// this side still works.
         pub async fn shutdown(&mut self) -> std::io::Result<()> {
             let $s = &*self;
-            $fd.get_ref().shutdown(std::net::Shutdown::Write)
+            $crate::io::shutdown_write($fd.get_ref())
         }
     };
 }
 
 pub(crate) use {impl_async_read, impl_async_write, inherent_read_methods, inherent_write_methods};
+
+/// Shuts down the write side of a stream socket. `NotConnected` is success,
+/// as in tokio: the peer's reset may have closed the connection before the
+/// call (a race with the kernel, not an error of the caller's).
+pub(crate) fn shutdown_write<S: ShutdownWrite>(io: &S) -> std::io::Result<()> {
+    match io.shutdown_write() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+        r => r,
+    }
+}
+
+/// mio's stream sockets, whose `shutdown` takes std's `Shutdown`.
+pub(crate) trait ShutdownWrite {
+    fn shutdown_write(&self) -> std::io::Result<()>;
+}
+
+impl ShutdownWrite for mio::net::TcpStream {
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+#[cfg(unix)]
+impl ShutdownWrite for mio::net::UnixStream {
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
