@@ -32,16 +32,22 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
+/// `t + d`, or the far future when that overflows (a `Duration::MAX`
+/// period never ticks again rather than panicking, as in tokio).
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or_else(Instant::far_future)
+}
+
 impl MissedTickBehavior {
     fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => scheduled + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => later(scheduled, period),
+            MissedTickBehavior::Delay => later(now, period),
             MissedTickBehavior::Skip => {
                 let behind = now.duration_since(scheduled).as_nanos();
                 let p = period.as_nanos().max(1);
                 let steps = u32::try_from(behind / p + 1).unwrap_or(u32::MAX);
-                scheduled + period.saturating_mul(steps)
+                later(scheduled, period.saturating_mul(steps))
             }
         }
     }
@@ -103,10 +109,10 @@ impl Interval {
         std::task::ready!(Pin::new(&mut self.delay).poll(cx));
         let scheduled = self.delay.deadline();
         let now = Instant::now();
-        let next = if now >= scheduled + self.period {
+        let next = if now >= later(scheduled, self.period) {
             self.missed.next(scheduled, now, self.period)
         } else {
-            scheduled + self.period
+            later(scheduled, self.period)
         };
         Pin::new(&mut self.delay).reset(next);
         Poll::Ready(scheduled)
@@ -114,7 +120,7 @@ impl Interval {
 
     /// The next tick comes one period from now.
     pub fn reset(&mut self) {
-        Pin::new(&mut self.delay).reset(Instant::now() + self.period);
+        Pin::new(&mut self.delay).reset(later(Instant::now(), self.period));
     }
 
     /// The next tick comes at once.
@@ -124,7 +130,7 @@ impl Interval {
 
     /// The next tick comes after `after`.
     pub fn reset_after(&mut self, after: Duration) {
-        Pin::new(&mut self.delay).reset(Instant::now() + after);
+        Pin::new(&mut self.delay).reset(later(Instant::now(), after));
     }
 
     /// The next tick comes at `deadline`.

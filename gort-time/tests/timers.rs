@@ -411,3 +411,18 @@ fn a_sleep_reset_into_the_past_is_ready_at_its_next_poll() {
         assert!(s.is_elapsed());
     });
 }
+
+// An interval whose next tick overflows the clock never ticks again
+// instead of panicking (tokio's interval(Duration::MAX) does the same).
+#[test]
+fn an_interval_of_duration_max_ticks_once_and_does_not_panic() {
+    let rt = rt(1, true);
+    rt.block_on(async {
+        let mut iv = interval(Duration::MAX);
+        iv.tick().await;
+        assert!(poll_once(&mut pin!(iv.tick())).is_pending());
+        iv.reset();
+        iv.reset_after(Duration::MAX);
+        assert!(poll_once(&mut pin!(iv.tick())).is_pending());
+    });
+}
