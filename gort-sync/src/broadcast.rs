@@ -34,7 +34,7 @@ use gort_core::wait::{set_wait_reason, WaitReason};
 
 use crate::block::block_on;
 use crate::primitives::{lock, Arc, Mutex};
-use crate::waitq::WaitQueue;
+use crate::waitq::{cancel_receivers_gone, poll_receivers_gone, WaitQueue};
 
 /// tokio's `broadcast::error`.
 pub mod error {
@@ -561,34 +561,19 @@ impl<T> Future for Closed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let coop = ready!(poll_proceed(cx));
-        let stale;
-        let mut st = lock(&this.shared.state);
-        if st.receivers == 0 {
-            let w = this.key.take().map(|k| st.closed.remove(k));
-            drop(st);
-            drop(w);
-            coop.made_progress();
-            return Poll::Ready(());
-        }
-        // Re-register at every pending poll: the last receiver's drop
-        // unlinks the waiters it wakes, and a new subscriber may have undone
-        // the close since.
-        stale = this.key.take().map(|k| st.closed.remove(k));
-        this.key = Some(st.closed.push_back(cx.waker().clone()));
-        drop(st);
-        drop(stale);
-        set_wait_reason(WaitReason::ChanSend);
-        Poll::Pending
+        poll_receivers_gone(
+            &this.shared.state,
+            &mut this.key,
+            cx,
+            |s| s.receivers,
+            |s| &mut s.closed,
+        )
     }
 }
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.key {
-            let w = lock(&self.shared.state).closed.remove(k);
-            drop(w);
-        }
+        cancel_receivers_gone(&self.shared.state, self.key, |s| &mut s.closed);
     }
 }
 

@@ -210,3 +210,45 @@ mod tests {
         assert_eq!(q.head(), None);
     }
 }
+
+/// The `closed()` future of a watch or broadcast sender, polled: ready once
+/// `receivers(state)` is 0; otherwise the task's waker is linked in
+/// `closed(state)` afresh at every pending poll (the wake that unlinks it
+/// may be undone by a new receiver before the task runs).
+pub(crate) fn poll_receivers_gone<S>(
+    state: &crate::primitives::Mutex<S>,
+    key: &mut Option<usize>,
+    cx: &mut std::task::Context<'_>,
+    receivers: fn(&S) -> usize,
+    closed: fn(&mut S) -> &mut WaitQueue<std::task::Waker>,
+) -> std::task::Poll<()> {
+    let coop = std::task::ready!(gort_core::coop::poll_proceed(cx));
+    let mut st = crate::primitives::lock(state);
+    if receivers(&st) == 0 {
+        let w = key.take().map(|k| closed(&mut st).remove(k));
+        drop(st);
+        drop(w);
+        coop.made_progress();
+        return std::task::Poll::Ready(());
+    }
+    let q = closed(&mut st);
+    let stale = key.take().map(|k| q.remove(k));
+    *key = Some(q.push_back(cx.waker().clone()));
+    drop(st);
+    // Wakers are dropped after the lock: a waker's drop may run user code.
+    drop(stale);
+    gort_core::wait::set_wait_reason(gort_core::wait::WaitReason::ChanSend);
+    std::task::Poll::Pending
+}
+
+/// Unlinks a dropped `closed()` future's waiter, if it has one.
+pub(crate) fn cancel_receivers_gone<S>(
+    state: &crate::primitives::Mutex<S>,
+    key: Option<usize>,
+    closed: fn(&mut S) -> &mut WaitQueue<std::task::Waker>,
+) {
+    if let Some(k) = key {
+        let w = closed(&mut crate::primitives::lock(state)).remove(k);
+        drop(w);
+    }
+}

@@ -33,7 +33,7 @@ use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
 use crate::primitives::{lock, Arc, Mutex};
-use crate::waitq::WaitQueue;
+use crate::waitq::{cancel_receivers_gone, poll_receivers_gone, WaitQueue};
 
 /// tokio's `watch::error`.
 pub mod error {
@@ -360,27 +360,19 @@ impl<T> Future for Closed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let coop = ready!(poll_proceed(cx));
-        let stale;
-        let mut st = lock(&this.shared.state);
-        if st.receivers == 0 {
-            let w = this.key.take().map(|k| st.closed.remove(k));
-            drop(st);
-            drop(w);
-            coop.made_progress();
-            return Poll::Ready(());
-        }
-        stale = register(&mut st.closed, &mut this.key, cx.waker());
-        drop(st);
-        drop(stale);
-        set_wait_reason(WaitReason::ChanSend);
-        Poll::Pending
+        poll_receivers_gone(
+            &this.shared.state,
+            &mut this.key,
+            cx,
+            |s| s.receivers,
+            |s| &mut s.closed,
+        )
     }
 }
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        unregister(self.shared, self.key, |s| &mut s.closed);
+        cancel_receivers_gone(&self.shared.state, self.key, |s| &mut s.closed);
     }
 }
 
