@@ -30,16 +30,21 @@ macro_rules! pin {
 
 /// Waits on several futures at once and returns all their outputs
 /// (tokio's `join!`). The futures run concurrently in the calling task;
-/// they are polled in the order written.
+/// they are polled in the order written, so tokio's `biased;` (poll in
+/// order instead of tokio's default rotation) is accepted and changes
+/// nothing.
 ///
 /// ```
 /// # gort::runtime::Runtime::new().unwrap().block_on(async {
 /// let (a, b) = gort::join!(async { 1 }, async { "two" });
 /// assert_eq!((a, b), (1, "two"));
+/// let (c,) = gort::join!(biased; async { 3 });
+/// assert_eq!(c, 3);
 /// # });
 /// ```
 #[macro_export]
 macro_rules! join {
+    (biased; $($e:expr),+ $(,)?) => { $crate::__join!(@join [] $($e,)+) };
     ($($e:expr),+ $(,)?) => { $crate::__join!(@join [] $($e,)+) };
 }
 
@@ -52,10 +57,16 @@ macro_rules! join {
 /// assert_eq!(r, Ok((1, 2)));
 /// let e: Result<(u8, u8), &str> = gort::try_join!(async { Ok(1) }, async { Err("no") });
 /// assert_eq!(e, Err("no"));
+/// let b: Result<(u8,), &str> = gort::try_join!(biased; async { Ok(3) });
+/// assert_eq!(b, Ok((3,)));
 /// # });
 /// ```
+///
+/// Futures are polled in the order written; `biased;` is accepted as in
+/// [`join!`].
 #[macro_export]
 macro_rules! try_join {
+    (biased; $($e:expr),+ $(,)?) => { $crate::__join!(@try [] $($e,)+) };
     ($($e:expr),+ $(,)?) => { $crate::__join!(@try [] $($e,)+) };
 }
 

@@ -83,6 +83,32 @@ async fn join_runs_futures_concurrently_and_returns_every_output() {
     assert_eq!((a, b, c), (1, 2, "three"));
 }
 
+/// tokio's `biased;` in `join!` / `try_join!`: the futures are polled in
+/// the order written on every poll (gort's join always does that).
+#[gort::test]
+async fn join_and_try_join_accept_biased_and_poll_in_source_order() {
+    use std::cell::RefCell;
+    let order = RefCell::new(Vec::new());
+    let step = |name: &'static str| {
+        let order = &order;
+        async move {
+            for round in 0..3 {
+                order.borrow_mut().push((round, name));
+                gort::task::yield_now().await;
+            }
+            name
+        }
+    };
+    let (a, b, c) = gort::join!(biased; step("a"), step("b"), step("c"));
+    assert_eq!((a, b, c), ("a", "b", "c"));
+    let expected: Vec<_> = (0..3)
+        .flat_map(|r| [(r, "a"), (r, "b"), (r, "c")])
+        .collect();
+    assert_eq!(*order.borrow(), expected);
+    let r: Result<(u8, u8), &str> = gort::try_join!(biased; async { Ok(1) }, async { Ok(2) },);
+    assert_eq!(r, Ok((1, 2)));
+}
+
 #[gort::test(start_paused = true)]
 async fn try_join_returns_the_first_error_without_waiting_for_the_rest() {
     let start = gort::time::Instant::now();
