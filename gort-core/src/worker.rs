@@ -136,10 +136,10 @@ fn with_m<R>(shared: &Arc<Shared>, f: impl FnOnce(&M) -> R) -> Option<R> {
         if m.is_null() {
             return None;
         }
-        // SAFETY: CURRENT_M points at the M on this thread's stack frame in
-        // `run_m` (cleared before that frame ends) or in
-        // `current_thread::drive` (restored by `EnterM`, declared after
-        // the M, so it drops first).
+        // CURRENT_M points at the M on this thread's stack frame in `run_m`
+        // (cleared before that frame ends) or in `current_thread::drive`
+        // (restored by `EnterM`, declared after the M, so it drops first).
+        // SAFETY: so the M outlives this borrow.
         let m = unsafe { &*m };
         if !Arc::ptr_eq(&m.shared, shared) {
             return None;

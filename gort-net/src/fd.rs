@@ -318,10 +318,10 @@ where
         self.try_io(Direction::Read, |io| {
             let mut io = io;
             let dst = buf.chunk_mut();
-            // SAFETY: `read` on a socket only writes into the slice (the
-            // kernel copies bytes in, never reads them), so handing it the
-            // uninitialised spare capacity as `&mut [u8]` exposes no
-            // uninitialised byte; tokio's `try_read_buf` does the same.
+            // `read` on a socket only writes into the slice (the kernel copies
+            // bytes in, never reads them); tokio's `try_read_buf` does the same.
+            // SAFETY: so handing it the uninitialised spare capacity as
+            // `&mut [u8]` exposes no uninitialised byte.
             let dst =
                 unsafe { &mut *(dst as *mut _ as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
             let n = io.read(dst)?;

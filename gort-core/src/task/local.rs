@@ -133,10 +133,11 @@ impl LocalShared {
         F: Future + 'static,
     {
         let sched = LocalSched(self.clone());
-        // SAFETY: the task is polled only by `run_ready`, which runs on the
-        // owner thread (the callers hold the `!Send` `LocalSet`, or are the
-        // thread whose own set this is), and `close` cancels every
-        // unfinished task on that thread; `LocalSched` only queues.
+        // The task is polled only by `run_ready`, which runs on the owner
+        // thread (the callers hold the `!Send` `LocalSet`, or are the thread
+        // whose own set this is); `LocalSched` only queues.
+        // SAFETY: polls and the future's drop stay on this thread: `close`
+        // cancels every unfinished task here.
         let (notified, raw, join) = unsafe { super::new_local_task(future, sched, loc) };
         if !self.owned.bind(raw) {
             // The set is closed: the task is cancelled before it ever runs,

@@ -73,12 +73,11 @@ macro_rules! impl_async_read {
                 // part: zeroing it first (`initialize_unfilled`) cost a
                 // memset of hyper's whole read buffer on every read (2% of
                 // the hyper server's profile). tokio reads the same way.
-                //
-                // SAFETY: the slice is the ReadBuf's unfilled part. It goes
-                // only to `PollFd::poll_read`, i.e. mio's `Read` for a socket:
-                // a `recv(2)`/`read(2)` that writes into it and never reads
-                // it. Exactly the `n` bytes the kernel wrote are then marked
-                // initialised and filled.
+                // The slice is the ReadBuf's unfilled part. It goes only to
+                // `PollFd::poll_read`, i.e. mio's `Read` for a socket: a
+                // `recv(2)`/`read(2)` that writes into it and never reads it.
+                // SAFETY: no uninitialised byte is read; exactly the `n`
+                // bytes the kernel wrote are then marked initialised.
                 let unfilled = unsafe {
                     &mut *(buf.unfilled_mut() as *mut [std::mem::MaybeUninit<u8>] as *mut [u8])
                 };
