@@ -34,7 +34,7 @@ use gort_core::wait::{set_wait_reason, WaitReason};
 
 use crate::block::block_on;
 use crate::primitives::{lock, Arc, Mutex};
-use crate::waitq::{cancel_receivers_gone, poll_receivers_gone, WaitQueue};
+use crate::waitq::{poll_receivers_gone, remove_waiter, WaitQueue};
 
 /// tokio's `broadcast::error`.
 pub mod error {
@@ -524,8 +524,7 @@ impl<T: Clone> Future for Recv<'_, T> {
             Found::Empty => {
                 // Re-register at every pending poll: a send unlinks every
                 // waiter it wakes, and this one may have been woken.
-                stale = this.key.take().map(|k| st.waiters.remove(k));
-                this.key = Some(st.waiters.push_back(cx.waker().clone()));
+                stale = st.waiters.relink(&mut this.key, cx.waker());
                 drop(st);
                 drop(stale);
                 set_wait_reason(WaitReason::ChanReceive);
@@ -542,10 +541,7 @@ impl<T: Clone> Future for Recv<'_, T> {
 
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.key {
-            let w = lock(&self.rx.shared.state).waiters.remove(k);
-            drop(w);
-        }
+        remove_waiter(&self.rx.shared.state, self.key, |s| &mut s.waiters);
     }
 }
 
@@ -573,7 +569,7 @@ impl<T> Future for Closed<'_, T> {
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        cancel_receivers_gone(&self.shared.state, self.key, |s| &mut s.closed);
+        remove_waiter(&self.shared.state, self.key, |s| &mut s.closed);
     }
 }
 

@@ -14,6 +14,10 @@
 //!   node that was matched, closed or skipped is unlinked but stays in the
 //!   slab until its future collects the result or is dropped.
 
+use std::task::{Context, Poll, Waker};
+
+use crate::primitives::{lock, Mutex};
+
 /// No node: the end of a list, or of the free list.
 const NIL: usize = usize::MAX;
 
@@ -175,6 +179,58 @@ impl<W> WaitQueue<W> {
     }
 }
 
+impl WaitQueue<Waker> {
+    /// Links `waker` afresh as waiter `*key`, unlinking the old node: a
+    /// waiter that a wake-all unlinked must be linked again if the state it
+    /// waits for was undone before its task ran. Returns the old waker, to
+    /// drop after the lock (a waker's drop may run user code).
+    pub(crate) fn relink(&mut self, key: &mut Option<usize>, waker: &Waker) -> Option<Waker> {
+        let old = key.take().map(|k| self.remove(k));
+        *key = Some(self.push_back(waker.clone()));
+        old
+    }
+}
+
+/// Removes waiter `key` (if registered) from queue `q` of `state`, for a
+/// dropped future; the waker is dropped after the lock.
+pub(crate) fn remove_waiter<S>(
+    state: &Mutex<S>,
+    key: Option<usize>,
+    q: fn(&mut S) -> &mut WaitQueue<Waker>,
+) {
+    if let Some(k) = key {
+        let w = q(&mut lock(state)).remove(k);
+        drop(w);
+    }
+}
+
+/// The `closed()` future of a watch or broadcast sender, polled: ready once
+/// `receivers(state)` is 0; otherwise the task's waker is linked in
+/// `closed(state)` afresh at every pending poll (the wake that unlinks it
+/// may be undone by a new receiver before the task runs).
+pub(crate) fn poll_receivers_gone<S>(
+    state: &Mutex<S>,
+    key: &mut Option<usize>,
+    cx: &mut Context<'_>,
+    receivers: fn(&S) -> usize,
+    closed: fn(&mut S) -> &mut WaitQueue<Waker>,
+) -> Poll<()> {
+    let coop = std::task::ready!(gort_core::coop::poll_proceed(cx));
+    let mut st = lock(state);
+    if receivers(&st) == 0 {
+        let w = key.take().map(|k| closed(&mut st).remove(k));
+        drop(st);
+        drop(w);
+        coop.made_progress();
+        return Poll::Ready(());
+    }
+    let stale = closed(&mut st).relink(key, cx.waker());
+    drop(st);
+    drop(stale);
+    gort_core::wait::set_wait_reason(gort_core::wait::WaitReason::ChanSend);
+    Poll::Pending
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -208,47 +264,5 @@ mod tests {
             q.remove(k);
         }
         assert_eq!(q.head(), None);
-    }
-}
-
-/// The `closed()` future of a watch or broadcast sender, polled: ready once
-/// `receivers(state)` is 0; otherwise the task's waker is linked in
-/// `closed(state)` afresh at every pending poll (the wake that unlinks it
-/// may be undone by a new receiver before the task runs).
-pub(crate) fn poll_receivers_gone<S>(
-    state: &crate::primitives::Mutex<S>,
-    key: &mut Option<usize>,
-    cx: &mut std::task::Context<'_>,
-    receivers: fn(&S) -> usize,
-    closed: fn(&mut S) -> &mut WaitQueue<std::task::Waker>,
-) -> std::task::Poll<()> {
-    let coop = std::task::ready!(gort_core::coop::poll_proceed(cx));
-    let mut st = crate::primitives::lock(state);
-    if receivers(&st) == 0 {
-        let w = key.take().map(|k| closed(&mut st).remove(k));
-        drop(st);
-        drop(w);
-        coop.made_progress();
-        return std::task::Poll::Ready(());
-    }
-    let q = closed(&mut st);
-    let stale = key.take().map(|k| q.remove(k));
-    *key = Some(q.push_back(cx.waker().clone()));
-    drop(st);
-    // Wakers are dropped after the lock: a waker's drop may run user code.
-    drop(stale);
-    gort_core::wait::set_wait_reason(gort_core::wait::WaitReason::ChanSend);
-    std::task::Poll::Pending
-}
-
-/// Unlinks a dropped `closed()` future's waiter, if it has one.
-pub(crate) fn cancel_receivers_gone<S>(
-    state: &crate::primitives::Mutex<S>,
-    key: Option<usize>,
-    closed: fn(&mut S) -> &mut WaitQueue<std::task::Waker>,
-) {
-    if let Some(k) = key {
-        let w = closed(&mut crate::primitives::lock(state)).remove(k);
-        drop(w);
     }
 }

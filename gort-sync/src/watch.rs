@@ -33,7 +33,7 @@ use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
 use crate::primitives::{lock, Arc, Mutex};
-use crate::waitq::{cancel_receivers_gone, poll_receivers_gone, WaitQueue};
+use crate::waitq::{poll_receivers_gone, remove_waiter, WaitQueue};
 
 /// tokio's `watch::error`.
 pub mod error {
@@ -135,28 +135,6 @@ fn take_all(q: &mut WaitQueue<Waker>) -> Vec<Waker> {
         wakers.push(std::mem::replace(q.get_mut(k), Waker::noop().clone()));
     }
     wakers
-}
-
-/// Removes waiter `key` (if registered) from `q` of `shared`, dropping it
-/// after the lock.
-fn unregister<T>(
-    shared: &Shared<T>,
-    key: Option<usize>,
-    q: fn(&mut State) -> &mut WaitQueue<Waker>,
-) {
-    if let Some(k) = key {
-        let w = q(&mut lock(&shared.state)).remove(k);
-        drop(w);
-    }
-}
-
-/// Registers waiter `*key` in `q` afresh, returning the old waker to drop
-/// after the lock: a waiter woken by `take_all` is unlinked, and must be
-/// linked again if the state it waits for was undone (a new receiver).
-fn register(q: &mut WaitQueue<Waker>, key: &mut Option<usize>, waker: &Waker) -> Option<Waker> {
-    let old = key.take().map(|k| q.remove(k));
-    *key = Some(q.push_back(waker.clone()));
-    old
 }
 
 impl<T> Sender<T> {
@@ -372,7 +350,7 @@ impl<T> Future for Closed<'_, T> {
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        cancel_receivers_gone(&self.shared.state, self.key, |s| &mut s.closed);
+        remove_waiter(&self.shared.state, self.key, |s| &mut s.closed);
     }
 }
 
@@ -576,7 +554,7 @@ impl<T> Future for Changed<'_, T> {
             coop.made_progress();
             return Poll::Ready(r);
         }
-        stale = register(&mut st.changed, &mut this.key, cx.waker());
+        stale = st.changed.relink(&mut this.key, cx.waker());
         drop(st);
         drop(stale);
         set_wait_reason(WaitReason::ChanReceive);
@@ -586,7 +564,7 @@ impl<T> Future for Changed<'_, T> {
 
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
-        unregister(&self.rx.shared, self.key, |s| &mut s.changed);
+        remove_waiter(&self.rx.shared.state, self.key, |s| &mut s.changed);
     }
 }
 
