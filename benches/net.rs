@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod common;
+use common::{gort_rt, tokio_rt};
+
 const CONNS: usize = 50;
 const ROUND_TRIPS: usize = 100;
 const MSG: usize = 64;
@@ -84,15 +87,11 @@ fn tcp_echo(c: &mut Criterion) {
     let mut g = c.benchmark_group("tcp_echo");
     g.throughput(Throughput::Elements((CONNS * ROUND_TRIPS) as u64));
     g.sample_size(20);
-    let rt = gort::runtime::Builder::new().procs(2).build().unwrap();
+    let rt = gort_rt();
     let addr = gort_server(&rt);
     g.bench_function("gort", |b| b.iter(|| run_client(&client, addr)));
     drop(rt);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_rt();
     let addr = tokio_server(&rt);
     g.bench_function("tokio", |b| b.iter(|| run_client(&client, addr)));
     g.finish();

@@ -8,22 +8,8 @@ use std::sync::{mpsc, Arc};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-const WORKERS: usize = 2;
-
-fn gort_rt() -> gort::runtime::Runtime {
-    gort::runtime::Builder::new()
-        .procs(WORKERS)
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{gort_rt, tokio_rt};
 
 /// Spawns `n` tasks from inside a task; the last to finish signals.
 macro_rules! spawn_many_inside {

@@ -10,22 +10,8 @@ use std::sync::{mpsc, Arc};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-const WORKERS: usize = 2;
-
-fn gort_rt() -> gort::runtime::Runtime {
-    gort::runtime::Builder::new()
-        .procs(WORKERS)
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{gort_rt, tokio_rt, WORKERS};
 
 /// One producer task sends 1 000 000 u64 through a channel of capacity
 /// 128 to one consumer task (Go's BenchmarkChanProdCons shape, SPSC).

@@ -7,17 +7,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-fn gort_rt() -> gort::runtime::Runtime {
-    gort::runtime::Builder::new().procs(2).build().unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{gort_rt, tokio_rt};
 
 /// Polls a future once and drops it: a create-and-cancel of a timer.
 struct PollOnce<F>(Option<F>);
