@@ -289,23 +289,7 @@ fn sleep(shared: &Arc<Shared>, ct: &CurrentThread, m: &M, notify: &ThreadNotify)
         || shared.is_shutdown()
         || shared.deadlocked.load(SeqCst);
     if !work {
-        // Go's pollUntil, as an idle M sets it: a timer added meanwhile
-        // from another thread sees `until > when` and unparks the driver.
-        shared.poll_until.store(u64::MAX, SeqCst);
-        // A paused clock jumps to the next timer once nothing else can run.
-        let advanced = shared
-            .timers
-            .as_ref()
-            .is_some_and(|t| t.is_paused() && shared.is_quiescent() && t.advance_idle());
-        let deadline = if advanced {
-            Some(Instant::now())
-        } else {
-            shared.next_timer()
-        };
-        shared.poll_until.store(
-            deadline.map_or(u64::MAX, crate::clock::ns_since_origin),
-            SeqCst,
-        );
+        let deadline = shared.begin_idle_poll();
         m.park_in_driver(deadline.map(|d| d.saturating_duration_since(Instant::now())));
         shared.poll_until.store(0, SeqCst);
         crate::clock::refresh();

@@ -464,6 +464,29 @@ impl Shared {
         (0..self.nprocs()).filter_map(|p| t.next_deadline(p)).min()
     }
 
+    /// For the M about to block in the driver: publishes Go's `pollUntil`
+    /// and returns the deadline to block until (None: no timer). The value
+    /// is `u64::MAX` while the deadline is computed, so a timer added
+    /// meanwhile from another thread sees `until > when` and kicks the
+    /// driver (Go's wakeNetPoller against a pollUntil being computed). A
+    /// paused clock (tests) jumps to the next timer instead of waiting for
+    /// it, once nothing else can run. The caller stores 0 after the park.
+    pub(crate) fn begin_idle_poll(&self) -> Option<Instant> {
+        self.poll_until.store(u64::MAX, SeqCst);
+        let advanced = self
+            .timers
+            .as_ref()
+            .is_some_and(|t| t.is_paused() && self.is_quiescent() && t.advance_idle());
+        let deadline = if advanced {
+            Some(Instant::now())
+        } else {
+            self.next_timer()
+        };
+        let until = deadline.map_or(u64::MAX, crate::clock::ns_since_origin);
+        self.poll_until.store(until, SeqCst);
+        deadline
+    }
+
     /// Stops every M, cancels every remaining task (each future dropped
     /// exactly once), empties the queues, stops the blocking pool and the
     /// monitor. Waits at most `timeout` for threads (None: forever).

@@ -704,23 +704,7 @@ impl M {
             s.driver_busy = true;
             idle.m_put(&mut s, &self.parker, true);
             drop(s);
-            // About to block with a deadline not known yet: a timer added
-            // from now on sees `until > when` and kicks the driver (Go's
-            // wakeNetPoller against a pollUntil being computed).
-            shared.poll_until.store(u64::MAX, SeqCst);
-            // A paused clock (tests) jumps to the next timer instead of
-            // waiting for it, once nothing else can run.
-            let advanced = shared
-                .timers
-                .as_ref()
-                .is_some_and(|t| t.is_paused() && shared.is_quiescent() && t.advance_idle());
-            let deadline = if advanced {
-                Some(Instant::now())
-            } else {
-                shared.next_timer()
-            };
-            let until = deadline.map_or(u64::MAX, crate::clock::ns_since_origin);
-            shared.poll_until.store(until, SeqCst);
+            let deadline = shared.begin_idle_poll();
             // A task may have been queued, or a P freed, after the last
             // check; the driver's stored wake-up (unpark before park)
             // covers the rest.
