@@ -275,6 +275,98 @@ fn abort_of_a_suspended_coroutine_drops_the_values_on_its_stack() {
 }
 
 #[test]
+fn abort_from_another_os_thread_unwinds_a_coroutine_parked_in_wait() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let (cancelled, after_wait) = rt(2).block_on(async move {
+        let (_tx, rx) = gort::sync::chan::<()>(0);
+        let reached = Arc::new(AtomicUsize::new(0));
+        let r = reached.clone();
+        let h = gort::go(move || {
+            let _on_stack = CountDrop(d);
+            r.store(1, SeqCst);
+            wait(rx.recv()); // never ready: `_tx` lives in the caller
+            r.store(2, SeqCst);
+        });
+        while reached.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+        let abort = h.abort_handle();
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        let err = h.await.unwrap_err();
+        (err.is_cancelled(), reached.load(SeqCst))
+    });
+    assert!(cancelled);
+    assert_eq!(after_wait, 1, "the code after the aborted wait never ran");
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "the value on the coroutine stack was dropped"
+    );
+}
+
+#[test]
+fn aborted_coroutine_that_catches_the_cancel_unwinds_again_at_its_next_wait() {
+    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+    let l = log.clone();
+    let cancelled = rt(1).block_on(async move {
+        let (_tx, rx) = gort::sync::chan::<()>(0);
+        let reached = Arc::new(AtomicUsize::new(0));
+        let r = reached.clone();
+        let h = gort::go(move || {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                r.store(1, SeqCst);
+                wait(rx.recv());
+                l.lock().unwrap().push("after the first wait");
+            }));
+            l.lock().unwrap().push(if caught.is_err() {
+                "caught the cancellation"
+            } else {
+                "first wait returned"
+            });
+            // Still cancelled: this wait unwinds too.
+            wait(rx.recv());
+            l.lock().unwrap().push("after the second wait");
+        });
+        while reached.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+        h.abort();
+        h.await.unwrap_err().is_cancelled()
+    });
+    assert!(cancelled);
+    assert_eq!(*log.lock().unwrap(), ["caught the cancellation"]);
+}
+
+#[test]
+fn runtime_drop_unwinds_a_coroutine_suspended_in_yield_now() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let rt = rt(2);
+    rt.block_on(async move {
+        let reached = Arc::new(AtomicUsize::new(0));
+        let r = reached.clone();
+        gort::go(move || {
+            let _on_stack = CountDrop(d);
+            r.store(1, SeqCst);
+            loop {
+                gort::coro::yield_now();
+            }
+        });
+        while reached.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+    });
+    assert_eq!(drops.load(SeqCst), 0, "the coroutine still runs");
+    drop(rt);
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "shutdown unwound the coroutine's stack"
+    );
+}
+
+#[test]
 fn wait_outside_a_coroutine_blocks_the_thread_and_hands_its_p_off() {
     let v = rt(1).block_on(async {
         let (tx, rx) = gort::sync::chan::<u32>(0);
@@ -380,4 +472,185 @@ fn wait_in_a_destructor_during_unwinding_blocks_instead_of_switching() {
     assert!(panicked);
     assert!(cancelled);
     assert_eq!(drops.load(SeqCst), 2, "both destructors ran their wait");
+}
+
+/// Selects the scenario a re-executed copy of this test binary runs.
+const PANIC_DROP_CHILD: &str = "GORT_CORO_TEST_PANIC_DROP_CHILD";
+
+/// Prints to stderr when dropped, so the parent sees which values on a
+/// cancelled coroutine's stack were dropped.
+struct Announce(&'static str);
+
+impl Drop for Announce {
+    fn drop(&mut self) {
+        eprintln!("dropped: {}", self.0);
+    }
+}
+
+/// Re-runs the test `name` of this binary in a child process with
+/// `PANIC_DROP_CHILD` set, waits at most 60 s for it, and returns its exit
+/// status and stderr; a child still running then is killed and the test
+/// fails (the hang the scenario must not have).
+fn run_panic_drop_child(name: &str) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(PANIC_DROP_CHILD, "1")
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        pipe.read_to_string(&mut s).ok();
+        s
+    });
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= give_up {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let Some(status) = status else {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let stderr = reader.join().unwrap();
+        panic!("the child still ran after 60 s: the runtime drop hung\nstderr: {stderr}");
+    };
+    (status, reader.join().unwrap())
+}
+
+/// Set by a child scenario's coroutine once it has reached the point the
+/// scenario is about.
+static CHILD_CORO_STARTED: AtomicUsize = AtomicUsize::new(0);
+
+const CHILD_PANIC: &str = "assertion failed in a test with a coroutine alive";
+
+/// Child side: runs `body` as a coroutine on a 2-P runtime, waits until it
+/// stores 1 in `CHILD_CORO_STARTED`, then panics, so the runtime is dropped
+/// while this thread unwinds (a failing `assert!` in a `#[gort::test]`).
+fn drop_runtime_while_panicking(body: impl FnOnce() + Send + 'static) {
+    let rt = rt(2);
+    rt.block_on(async {
+        gort::go(body);
+        while CHILD_CORO_STARTED.load(SeqCst) == 0 {
+            gort::task::yield_now().await;
+        }
+    });
+    panic!("{CHILD_PANIC}");
+}
+
+/// Parent side: the child ended by the test's own panic, and printed each
+/// of `lines` (in that order) on its way.
+fn assert_child_panicked_after(name: &str, lines: &[&str]) {
+    let (status, stderr) = run_panic_drop_child(name);
+    assert_eq!(
+        status.code(),
+        Some(101),
+        "the test failed with its panic: {stderr}"
+    );
+    assert!(stderr.contains(CHILD_PANIC), "stderr: {stderr}");
+    let mut rest = &stderr[..];
+    for line in lines {
+        match rest.find(line) {
+            Some(at) => rest = &rest[at + line.len()..],
+            None => panic!("{line:?} missing or out of order in the child's stderr: {stderr}"),
+        }
+    }
+}
+
+#[test]
+fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_parked_in_wait() {
+    if std::env::var_os(PANIC_DROP_CHILD).is_some() {
+        return drop_runtime_while_panicking(|| {
+            let _on_stack = Announce("parked coroutine's local");
+            // The sender lives on this stack, so the receive never completes.
+            let (_tx, rx) = gort::sync::chan::<()>(0);
+            CHILD_CORO_STARTED.store(1, SeqCst);
+            wait(rx.recv());
+            unreachable!("the receive never completes");
+        });
+    }
+    assert_child_panicked_after(
+        "runtime_dropped_while_its_thread_panics_cancels_a_coroutine_parked_in_wait",
+        &["dropped: parked coroutine's local"],
+    );
+}
+
+#[test]
+fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_suspended_in_yield_now() {
+    if std::env::var_os(PANIC_DROP_CHILD).is_some() {
+        return drop_runtime_while_panicking(|| {
+            let _on_stack = Announce("yielding coroutine's local");
+            CHILD_CORO_STARTED.store(1, SeqCst);
+            loop {
+                gort::coro::yield_now();
+            }
+        });
+    }
+    assert_child_panicked_after(
+        "runtime_dropped_while_its_thread_panics_cancels_a_coroutine_suspended_in_yield_now",
+        &["dropped: yielding coroutine's local"],
+    );
+}
+
+#[test]
+fn runtime_dropped_while_its_thread_panics_unwinds_a_coroutine_again_after_it_catches_the_cancel() {
+    if std::env::var_os(PANIC_DROP_CHILD).is_some() {
+        return drop_runtime_while_panicking(|| {
+            let _outer = Announce("outer local");
+            let (_tx, rx) = gort::sync::chan::<()>(0);
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _inner = Announce("inner local");
+                CHILD_CORO_STARTED.store(1, SeqCst);
+                wait(rx.recv());
+            }));
+            eprintln!("caught the cancellation: {}", caught.is_err());
+            // Still cancelled: this wait unwinds too, holding the payload.
+            wait(rx.recv());
+            unreachable!("the receive never completes");
+        });
+    }
+    assert_child_panicked_after(
+        "runtime_dropped_while_its_thread_panics_unwinds_a_coroutine_again_after_it_catches_the_cancel",
+        &[
+            "dropped: inner local",
+            "caught the cancellation: true",
+            "dropped: outer local",
+        ],
+    );
+}
+
+/// Calls `wait` on a ready future from its destructor, and says so.
+struct WaitOnDropAnnounce(&'static str);
+
+impl Drop for WaitOnDropAnnounce {
+    fn drop(&mut self) {
+        let v = wait(async { 7 });
+        eprintln!("dropped: {} (its wait gave {v})", self.0);
+    }
+}
+
+#[test]
+fn runtime_dropped_while_its_thread_panics_lets_a_cancelled_coroutines_destructor_wait() {
+    if std::env::var_os(PANIC_DROP_CHILD).is_some() {
+        return drop_runtime_while_panicking(|| {
+            let _on_stack = WaitOnDropAnnounce("waiting destructor");
+            let (_tx, rx) = gort::sync::chan::<()>(0);
+            CHILD_CORO_STARTED.store(1, SeqCst);
+            wait(rx.recv());
+            unreachable!("the receive never completes");
+        });
+    }
+    assert_child_panicked_after(
+        "runtime_dropped_while_its_thread_panics_lets_a_cancelled_coroutines_destructor_wait",
+        &["dropped: waiting destructor (its wait gave 7)"],
+    );
 }

@@ -54,14 +54,39 @@
 //! "stack overflow" fatal error does: nothing can be unwound from a stack
 //! that has no room left, and going on would corrupt memory.
 //!
-//! [`JoinHandle::abort`] on a suspended coroutine (and runtime shutdown)
-//! drops its `CoroFuture`, which resumes the coroutine one last time with a
-//! cancelled flag: the `wait` it is suspended in unwinds with a private
-//! payload, so every value on the coroutine's stack is dropped, then the
-//! boundary catches the unwind and the stack is reused. A coroutine that
-//! catches that unwind itself and calls `wait` again unwinds again. A
-//! destructor that calls `wait` while unwinding blocks its thread instead of
-//! switching (see below).
+//! # Cancellation and shutdown
+//!
+//! [`JoinHandle::abort`] on a suspended coroutine (from any thread) and
+//! runtime shutdown drop its `CoroFuture`, which resumes the coroutine one
+//! last time with a cancelled flag: the `wait` (or [`yield_now`]) it is
+//! suspended in unwinds with a private payload, so every value on the
+//! coroutine's stack is dropped, then the boundary catches the unwind and
+//! the stack is reused. A coroutine that catches that unwind itself and
+//! calls `wait` again unwinds again (one that swallows the cancellation
+//! forever keeps the drop from returning, like any endless loop).
+//!
+//! A `wait` called while the coroutine unwinds (from a destructor, during a
+//! panic or the cancellation) never switches stacks: the panic count std
+//! keeps is per thread, and a switch would carry it to the wrong thread.
+//! It blocks the thread until its future is ready instead, as outside a
+//! coroutine.
+//!
+//! The drop that cancels can itself run during a panic: a runtime dropped
+//! while its thread unwinds (a failing `assert!` in a `#[gort::test]` with a
+//! coroutine alive). That thread's panic count says "unwinding" though the
+//! coroutine is not, so:
+//! - the suspended `wait` checks the cancelled flag before the panic count:
+//!   it unwinds instead of blocking on a future nothing will complete;
+//! - the drop resumes the coroutine on a fresh thread (and joins it), whose
+//!   panic count is the coroutine's own, so destructors that `wait` block
+//!   and a `wait` after a caught cancellation unwinds again, as in any other
+//!   cancellation. Only if no thread can be started does the coroutine run
+//!   on the dropping thread; its later `wait`s block that thread.
+//!
+//! The runtime's drop then returns and the first panic goes on unwinding.
+//! A coroutine *polled* (not cancelled) by an unwinding thread, say by a
+//! `block_on` inside a destructor, cannot switch either: each of its
+//! `wait`s blocks that thread.
 //!
 //! # Thread-locals: the trap, and what gort does about it
 //!
@@ -86,8 +111,7 @@
 //!   thread-local addresses afresh on the thread that runs it; and the
 //!   switch is an opaque call into assembly, which the compiler must assume
 //!   reads and writes all memory;
-//! - [`wait`] never switches while the thread is unwinding (the panic count
-//!   is per thread): it blocks the thread instead.
+//! - [`wait`] never switches while the coroutine unwinds (see above).
 //!
 //! What stays the caller's duty, as with `may`: do not hold `!Send` values
 //! or thread-local references across a `wait`, and do not read one
@@ -365,11 +389,9 @@ impl<F, T> Drop for CoroFuture<F, T> {
         // SAFETY: the control block is ours until freed at the end.
         let s = unsafe { shared.as_ref() };
         if !s.base.done.get() {
-            // Suspended in `wait`: resume it once with the cancelled flag, so
-            // it unwinds and drops everything on its stack.
-            s.base.cancelled.set(true);
-            // SAFETY: suspended, so resumable; its stack is still mapped.
-            unsafe { resume(&s.base) };
+            // SAFETY: not done and not running (we hold it), so suspended in
+            // `wait`; its stack is still mapped.
+            unsafe { cancel(&s.base) };
         }
         // SAFETY: nothing runs on the coroutine stack now.
         let stack = unsafe { (*s.stack.get()).take() };
@@ -452,6 +474,62 @@ unsafe fn resume(base: &Base) {
     signal::set_running(prev_guard);
 }
 
+/// Resumes a suspended coroutine one last time with the cancelled flag, so
+/// the `wait` it is suspended in unwinds and every value on its stack is
+/// dropped.
+///
+/// A coroutine tells whether *it* is unwinding by the thread's panic count,
+/// so it must not be resumed by a thread that is unwinding itself (a
+/// runtime dropped during a panic): its destructors could not tell a `wait`
+/// called during the cancellation unwind, which must block, from a `wait`
+/// after it caught the cancellation, which must unwind again. Such a drop
+/// resumes the coroutine on a fresh thread and joins it; only if no thread
+/// can be started does it resume here, where the suspended `wait` still
+/// unwinds first and any later `wait` blocks this thread.
+///
+/// # Safety
+/// `base` belongs to a suspended coroutine whose stack is mapped.
+unsafe fn cancel(base: &Base) {
+    base.cancelled.set(true);
+    if thread_is_unwinding() && resume_on_fresh_thread(base) {
+        return;
+    }
+    // SAFETY: suspended, as the caller says.
+    unsafe { resume(base) };
+}
+
+/// Runs `resume(base)` on a new thread and waits for it; false if no
+/// thread could be started (nothing was resumed then).
+fn resume_on_fresh_thread(base: &Base) -> bool {
+    struct Suspended<'a>(&'a Base);
+    // SAFETY: the control block is touched by one thread at a time: the
+    // thread that sends this waits in the scope below until the coroutine
+    // has switched back, and touches the block only after that.
+    unsafe impl Send for Suspended<'_> {}
+    impl Suspended<'_> {
+        fn resume(self) {
+            // SAFETY: `cancel`'s caller says the coroutine is suspended.
+            unsafe { resume(self.0) }
+        }
+    }
+    let suspended = Suspended(base);
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("gort-coro-cancel".into())
+            .spawn_scoped(scope, move || suspended.resume())
+        {
+            Ok(h) => {
+                // A panic in `resume` itself (the coroutine's own unwinds stop
+                // at its boundary) leaves the coroutine not done, and `Drop`
+                // then never reuses its stack.
+                let _ = h.join();
+                true
+            }
+            Err(_) => false,
+        }
+    })
+}
+
 /// Coroutine side: switches back to the poller that resumed us. Returns
 /// when a later poll (perhaps on another thread) resumes us.
 ///
@@ -532,6 +610,14 @@ pub fn wait<Fut: IntoFuture>(fut: Fut) -> Fut::Output {
         }
         // SAFETY: we run on the coroutine's stack (CURRENT said so).
         unsafe { suspend(base) };
+        // Resumed by a poll or by the drop that cancels us. Nothing was
+        // unwinding on this stack when this `wait` suspended, so a panic in
+        // progress on this thread now belongs to whoever resumed us, and
+        // must not turn the cancellation into a block on `fut` that nothing
+        // will complete: unwind before the check at the top of the loop.
+        if base.cancelled.get() {
+            panic::resume_unwind(Box::new(Cancelled));
+        }
     }
 }
 
