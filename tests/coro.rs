@@ -32,10 +32,13 @@ fn go_runs_closure_on_its_own_stack_and_returns_through_join_handle() {
     let outer = 0u8;
     let outer_sp = &outer as *const u8 as usize;
     let (v, sp) = rt(1).block_on(async {
-        gort::go(|| {
-            let local = 41;
-            (local + 1, &local as *const i32 as usize)
-        })
+        // SAFETY: the goroutine never switches.
+        unsafe {
+            gort::go(|| {
+                let local = 41;
+                (local + 1, &local as *const i32 as usize)
+            })
+        }
         .await
         .unwrap()
     });
@@ -51,48 +54,72 @@ fn hundred_thousand_coroutines_each_doing_a_channel_send_receive_all_complete() 
     // below vm.max_map_count; the pool reuses stacks across waves.
     const WAVE: usize = 2_000;
     let done = Arc::new(AtomicUsize::new(0));
-    let sum =
-        rt(2).block_on({
-            let done = done.clone();
-            async move {
-                let mut sum = 0u64;
-                for wave in 0..TOTAL / WAVE {
-                    let (tx, rx) = gort::sync::chan::<u64>(0);
-                    let mut hs = Vec::with_capacity(WAVE);
-                    for i in 0..WAVE / 2 {
-                        let tx = tx.clone();
-                        let d = done.clone();
-                        let v = (wave * WAVE + i) as u64;
-                        hs.push(gort::coro::Builder::new().stack_size(32 * 1024).spawn(
-                            move || {
-                                wait(tx.send(v)).unwrap();
-                                d.fetch_add(1, SeqCst);
-                                0
-                            },
-                        ));
-                        let rx = rx.clone();
-                        let d = done.clone();
-                        hs.push(gort::coro::Builder::new().stack_size(32 * 1024).spawn(
-                            move || {
-                                let v = wait(rx.recv()).unwrap();
-                                d.fetch_add(1, SeqCst);
-                                v
-                            },
-                        ));
-                    }
-                    drop(tx);
-                    for h in hs {
-                        sum += h.await.unwrap();
-                    }
+    let sum = rt(2).block_on({
+        let done = done.clone();
+        async move {
+            let mut sum = 0u64;
+            for wave in 0..TOTAL / WAVE {
+                let (tx, rx) = gort::sync::chan::<u64>(0);
+                let mut hs = Vec::with_capacity(WAVE);
+                for i in 0..WAVE / 2 {
+                    let tx = tx.clone();
+                    let d = done.clone();
+                    let v = (wave * WAVE + i) as u64;
+                    let small = gort::coro::Builder::new().stack_size(32 * 1024);
+                    // SAFETY: across its wait the goroutine holds a
+                    // channel endpoint, an `Arc` and an integer, all
+                    // `Send`; no thread-locals.
+                    hs.push(unsafe {
+                        small.spawn(move || {
+                            wait(tx.send(v)).unwrap();
+                            d.fetch_add(1, SeqCst);
+                            0
+                        })
+                    });
+                    let rx = rx.clone();
+                    let d = done.clone();
+                    let small = gort::coro::Builder::new().stack_size(32 * 1024);
+                    // SAFETY: as above.
+                    hs.push(unsafe {
+                        small.spawn(move || {
+                            let v = wait(rx.recv()).unwrap();
+                            d.fetch_add(1, SeqCst);
+                            v
+                        })
+                    });
                 }
-                sum
+                drop(tx);
+                for h in hs {
+                    sum += h.await.unwrap();
+                }
             }
-        });
+            sum
+        }
+    });
     assert_eq!(done.load(SeqCst), TOTAL);
     let expected: u64 = (0..TOTAL / WAVE)
         .flat_map(|w| (0..WAVE / 2).map(move |i| (w * WAVE + i) as u64))
         .sum();
     assert_eq!(sum, expected, "every sent value was received exactly once");
+}
+
+/// The `go` contract lets a goroutine hold these across a switch because
+/// they are `Send` (the test compiles only if they are).
+#[test]
+fn gort_guards_and_handles_the_go_contract_allows_across_a_switch_are_send() {
+    fn send<T: Send>() {}
+    send::<gort::sync::MutexGuard<'static, Vec<u8>>>();
+    send::<gort::sync::OwnedMutexGuard<Vec<u8>>>();
+    send::<gort::sync::RwMutexReadGuard<'static, Vec<u8>>>();
+    send::<gort::sync::RwMutexWriteGuard<'static, Vec<u8>>>();
+    send::<gort::sync::SemaphorePermit<'static>>();
+    send::<gort::sync::OwnedSemaphorePermit>();
+    send::<gort::sync::mpsc::Permit<'static, Vec<u8>>>();
+    send::<gort::sync::mpsc::OwnedPermit<Vec<u8>>>();
+    send::<gort::sync::Sender<Vec<u8>>>();
+    send::<gort::sync::Receiver<Vec<u8>>>();
+    send::<gort::JoinHandle<Vec<u8>>>();
+    send::<gort::gc::Gc<u64>>();
 }
 
 #[test]
@@ -101,25 +128,32 @@ fn coroutine_blocked_in_wait_on_a_channel_does_not_block_its_m() {
     let l = log.clone();
     one_p_without_handoff().block_on(async move {
         let (tx, rx) = gort::sync::chan::<u32>(0);
-        let a = gort::coro::Builder::new().name("receiver").spawn(move || {
-            let l2 = l.clone();
-            // One P: this task can only run once the coroutine gives the P up.
-            let b = gort::spawn(async move {
-                l2.lock().unwrap().push("b: runs".to_string());
-                let dump = gort::runtime::dump_tasks();
-                let line = dump
-                    .lines()
-                    .find(|s| s.contains("\"receiver\""))
-                    .unwrap_or_default()
-                    .to_string();
-                l2.lock().unwrap().push(format!("b: sees {line}"));
-                tx.send(7).await.unwrap();
-            });
-            l.lock().unwrap().push("a: waiting".to_string());
-            let v = wait(rx.recv()).unwrap();
-            l.lock().unwrap().push(format!("a: got {v}"));
-            wait(b).unwrap();
-        });
+        let receiver = gort::coro::Builder::new().name("receiver");
+        // SAFETY: across its waits the goroutine holds an `Arc`, a channel
+        // endpoint and a `JoinHandle`, all `Send`; each std `MutexGuard` is
+        // a temporary dropped before the next switch; `gort::spawn` is
+        // called only before the first switch.
+        let a = unsafe {
+            receiver.spawn(move || {
+                let l2 = l.clone();
+                // One P: this task can only run once the coroutine gives the P up.
+                let b = gort::spawn(async move {
+                    l2.lock().unwrap().push("b: runs".to_string());
+                    let dump = gort::runtime::dump_tasks();
+                    let line = dump
+                        .lines()
+                        .find(|s| s.contains("\"receiver\""))
+                        .unwrap_or_default()
+                        .to_string();
+                    l2.lock().unwrap().push(format!("b: sees {line}"));
+                    tx.send(7).await.unwrap();
+                });
+                l.lock().unwrap().push("a: waiting".to_string());
+                let v = wait(rx.recv()).unwrap();
+                l.lock().unwrap().push(format!("a: got {v}"));
+                wait(b).unwrap();
+            })
+        };
         a.await.unwrap();
     });
     let log = log.lock().unwrap();
@@ -138,14 +172,19 @@ fn coroutine_yield_now_lets_the_other_tasks_of_its_p_run_first() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
     one_p_without_handoff().block_on(async move {
-        gort::go(move || {
-            let l2 = l.clone();
-            let b = gort::spawn(async move { l2.lock().unwrap().push("b") });
-            l.lock().unwrap().push("a: before yield");
-            gort::coro::yield_now();
-            l.lock().unwrap().push("a: after yield");
-            wait(b).unwrap();
-        })
+        // SAFETY: across its switches the goroutine holds an `Arc` and a
+        // `JoinHandle`, both `Send`; each std `MutexGuard` is a temporary
+        // dropped before the next switch; `gort::spawn` runs only before.
+        unsafe {
+            gort::go(move || {
+                let l2 = l.clone();
+                let b = gort::spawn(async move { l2.lock().unwrap().push("b") });
+                l.lock().unwrap().push("a: before yield");
+                gort::coro::yield_now();
+                l.lock().unwrap().push("a: after yield");
+                wait(b).unwrap();
+            })
+        }
         .await
         .unwrap();
     });
@@ -163,7 +202,9 @@ fn coroutines_count_as_goroutines_while_they_wait() {
         let hs: Vec<_> = (0..10)
             .map(|_| {
                 let rx = rx.clone();
-                gort::go(move || wait(rx.recv()))
+                // SAFETY: across its wait the goroutine holds its `Send`
+                // receiver only.
+                unsafe { gort::go(move || wait(rx.recv())) }
             })
             .collect();
         // Let them all reach their wait.
@@ -179,6 +220,14 @@ fn coroutines_count_as_goroutines_while_they_wait() {
     });
 }
 
+/// The id of the running thread, looked up in a frame of its own: a
+/// goroutine that asks before and after a switch must not reuse the
+/// thread-local address computed before it (rule 3 of the `go` contract).
+#[inline(never)]
+fn this_thread() -> ThreadId {
+    std::thread::current().id()
+}
+
 #[test]
 fn coroutines_migrate_between_ms_under_stealing_and_still_complete() {
     // Two Ps; each coroutine yields many times and, between yields, holds
@@ -192,16 +241,21 @@ fn coroutines_migrate_between_ms_under_stealing_and_still_complete() {
         let seen: Vec<HashSet<ThreadId>> = rt(2).block_on(async {
             let hs: Vec<_> = (0..COROS)
                 .map(|_| {
-                    gort::go(|| {
-                        let mut seen = HashSet::new();
-                        for _ in 0..ROUNDS {
-                            seen.insert(std::thread::current().id());
-                            std::thread::sleep(std::time::Duration::from_micros(200));
-                            gort::coro::yield_now();
-                        }
-                        seen.insert(std::thread::current().id());
-                        seen
-                    })
+                    // SAFETY: across its switches the goroutine holds a
+                    // `HashSet` of thread ids (`Send`); it reads the current
+                    // thread only through `this_thread`, never inlined.
+                    unsafe {
+                        gort::go(|| {
+                            let mut seen = HashSet::new();
+                            for _ in 0..ROUNDS {
+                                seen.insert(this_thread());
+                                std::thread::sleep(std::time::Duration::from_micros(200));
+                                gort::coro::yield_now();
+                            }
+                            seen.insert(this_thread());
+                            seen
+                        })
+                    }
                 })
                 .collect();
             let mut out = Vec::new();
@@ -222,10 +276,12 @@ fn coroutines_migrate_between_ms_under_stealing_and_still_complete() {
 #[test]
 fn panic_in_coroutine_comes_back_as_join_error_and_runtime_keeps_running() {
     let (err, after) = rt(1).block_on(async {
-        let err = gort::go(|| -> u32 { panic!("boom in coroutine") })
+        // SAFETY: neither goroutine switches.
+        let err = unsafe { gort::go(|| -> u32 { panic!("boom in coroutine") }) }
             .await
             .unwrap_err();
-        let after = gort::go(|| 5).await.unwrap();
+        // SAFETY: as above.
+        let after = unsafe { gort::go(|| 5) }.await.unwrap();
         (err, after)
     });
     assert!(err.is_panic());
@@ -252,12 +308,16 @@ fn abort_of_a_suspended_coroutine_drops_the_values_on_its_stack() {
         let (_tx, rx) = gort::sync::chan::<()>(0);
         let reached = Arc::new(AtomicUsize::new(0));
         let r = reached.clone();
-        let h = gort::go(move || {
-            let _on_stack = CountDrop(d);
-            r.store(1, SeqCst);
-            wait(rx.recv()); // never ready: `_tx` lives in the caller
-            r.store(2, SeqCst);
-        });
+        // SAFETY: across its wait the goroutine holds its receiver and two
+        // `Arc`s, all `Send`; no thread-locals.
+        let h = unsafe {
+            gort::go(move || {
+                let _on_stack = CountDrop(d);
+                r.store(1, SeqCst);
+                wait(rx.recv()); // never ready: `_tx` lives in the caller
+                r.store(2, SeqCst);
+            })
+        };
         while reached.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -282,12 +342,16 @@ fn abort_from_another_os_thread_unwinds_a_coroutine_parked_in_wait() {
         let (_tx, rx) = gort::sync::chan::<()>(0);
         let reached = Arc::new(AtomicUsize::new(0));
         let r = reached.clone();
-        let h = gort::go(move || {
-            let _on_stack = CountDrop(d);
-            r.store(1, SeqCst);
-            wait(rx.recv()); // never ready: `_tx` lives in the caller
-            r.store(2, SeqCst);
-        });
+        // SAFETY: across its wait the goroutine holds its receiver and two
+        // `Arc`s, all `Send`; no thread-locals.
+        let h = unsafe {
+            gort::go(move || {
+                let _on_stack = CountDrop(d);
+                r.store(1, SeqCst);
+                wait(rx.recv()); // never ready: `_tx` lives in the caller
+                r.store(2, SeqCst);
+            })
+        };
         while reached.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -313,21 +377,26 @@ fn aborted_coroutine_that_catches_the_cancel_unwinds_again_at_its_next_wait() {
         let (_tx, rx) = gort::sync::chan::<()>(0);
         let reached = Arc::new(AtomicUsize::new(0));
         let r = reached.clone();
-        let h = gort::go(move || {
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                r.store(1, SeqCst);
+        // SAFETY: across its waits the goroutine holds its receiver, two
+        // `Arc`s and the caught payload (a `Box<dyn Any + Send>`); each std
+        // `MutexGuard` is a temporary dropped before the next switch.
+        let h = unsafe {
+            gort::go(move || {
+                let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    r.store(1, SeqCst);
+                    wait(rx.recv());
+                    l.lock().unwrap().push("after the first wait");
+                }));
+                l.lock().unwrap().push(if caught.is_err() {
+                    "caught the cancellation"
+                } else {
+                    "first wait returned"
+                });
+                // Still cancelled: this wait unwinds too.
                 wait(rx.recv());
-                l.lock().unwrap().push("after the first wait");
-            }));
-            l.lock().unwrap().push(if caught.is_err() {
-                "caught the cancellation"
-            } else {
-                "first wait returned"
-            });
-            // Still cancelled: this wait unwinds too.
-            wait(rx.recv());
-            l.lock().unwrap().push("after the second wait");
-        });
+                l.lock().unwrap().push("after the second wait");
+            })
+        };
         while reached.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -346,13 +415,16 @@ fn runtime_drop_unwinds_a_coroutine_suspended_in_yield_now() {
     rt.block_on(async move {
         let reached = Arc::new(AtomicUsize::new(0));
         let r = reached.clone();
-        gort::go(move || {
-            let _on_stack = CountDrop(d);
-            r.store(1, SeqCst);
-            loop {
-                gort::coro::yield_now();
-            }
-        });
+        // SAFETY: across its switches the goroutine holds two `Arc`s.
+        unsafe {
+            gort::go(move || {
+                let _on_stack = CountDrop(d);
+                r.store(1, SeqCst);
+                loop {
+                    gort::coro::yield_now();
+                }
+            })
+        };
         while reached.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -395,10 +467,11 @@ fn recurse(n: u64) -> u64 {
 fn deep_recursion_hits_the_guard_page_and_aborts_with_the_overflow_message() {
     if std::env::var_os(OVERFLOW_CHILD).is_some() {
         rt(1).block_on(async {
-            let h = gort::coro::Builder::new()
+            let deep = gort::coro::Builder::new()
                 .name("deep-recursion")
-                .stack_size(64 * 1024)
-                .spawn(|| recurse(1_000_000));
+                .stack_size(64 * 1024);
+            // SAFETY: the goroutine never switches.
+            let h = unsafe { deep.spawn(|| recurse(1_000_000)) };
             let _ = h.await;
         });
         unreachable!("the recursion must overflow its 64 KiB stack");
@@ -449,20 +522,28 @@ fn wait_in_a_destructor_during_unwinding_blocks_instead_of_switching() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (d1, d2) = (drops.clone(), drops.clone());
     let (panicked, cancelled) = rt(1).block_on(async move {
-        let p = gort::go(move || {
-            let _g = WaitOnDrop(d1);
-            panic!("unwind through a waiting destructor");
-        })
+        // SAFETY: the goroutine's one `wait` runs in a destructor during the
+        // unwind, where it blocks the thread instead of switching.
+        let p = unsafe {
+            gort::go(move || {
+                let _g = WaitOnDrop(d1);
+                panic!("unwind through a waiting destructor");
+            })
+        }
         .await
         .unwrap_err();
         let (_tx, rx) = gort::sync::chan::<()>(0);
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        let h = gort::go(move || {
-            let _g = WaitOnDrop(d2);
-            s.store(1, SeqCst);
-            wait(rx.recv());
-        });
+        // SAFETY: across its wait the goroutine holds its receiver and two
+        // `Arc`s; the destructor's `wait` blocks instead of switching.
+        let h = unsafe {
+            gort::go(move || {
+                let _g = WaitOnDrop(d2);
+                s.store(1, SeqCst);
+                wait(rx.recv());
+            })
+        };
         while started.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -536,10 +617,14 @@ const CHILD_PANIC: &str = "assertion failed in a test with a coroutine alive";
 /// Child side: runs `body` as a coroutine on a 2-P runtime, waits until it
 /// stores 1 in `CHILD_CORO_STARTED`, then panics, so the runtime is dropped
 /// while this thread unwinds (a failing `assert!` in a `#[gort::test]`).
-fn drop_runtime_while_panicking(body: impl FnOnce() + Send + 'static) {
+///
+/// # Safety
+/// `body` keeps the contract of `gort::go`.
+unsafe fn drop_runtime_while_panicking(body: impl FnOnce() + Send + 'static) {
     let rt = rt(2);
     rt.block_on(async {
-        gort::go(body);
+        // SAFETY: our caller says `body` keeps the contract.
+        unsafe { gort::go(body) };
         while CHILD_CORO_STARTED.load(SeqCst) == 0 {
             gort::task::yield_now().await;
         }
@@ -569,14 +654,18 @@ fn assert_child_panicked_after(name: &str, lines: &[&str]) {
 #[test]
 fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_parked_in_wait() {
     if std::env::var_os(PANIC_DROP_CHILD).is_some() {
-        return drop_runtime_while_panicking(|| {
-            let _on_stack = Announce("parked coroutine's local");
-            // The sender lives on this stack, so the receive never completes.
-            let (_tx, rx) = gort::sync::chan::<()>(0);
-            CHILD_CORO_STARTED.store(1, SeqCst);
-            wait(rx.recv());
-            unreachable!("the receive never completes");
-        });
+        // SAFETY: across its waits the goroutine holds only `Send` values
+        // (its channel endpoints, an `Announce`).
+        return unsafe {
+            drop_runtime_while_panicking(|| {
+                let _on_stack = Announce("parked coroutine's local");
+                // The sender lives on this stack, so the receive never completes.
+                let (_tx, rx) = gort::sync::chan::<()>(0);
+                CHILD_CORO_STARTED.store(1, SeqCst);
+                wait(rx.recv());
+                unreachable!("the receive never completes");
+            })
+        };
     }
     assert_child_panicked_after(
         "runtime_dropped_while_its_thread_panics_cancels_a_coroutine_parked_in_wait",
@@ -587,13 +676,16 @@ fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_parked_in_wait() 
 #[test]
 fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_suspended_in_yield_now() {
     if std::env::var_os(PANIC_DROP_CHILD).is_some() {
-        return drop_runtime_while_panicking(|| {
-            let _on_stack = Announce("yielding coroutine's local");
-            CHILD_CORO_STARTED.store(1, SeqCst);
-            loop {
-                gort::coro::yield_now();
-            }
-        });
+        // SAFETY: across its switches the goroutine holds an `Announce`.
+        return unsafe {
+            drop_runtime_while_panicking(|| {
+                let _on_stack = Announce("yielding coroutine's local");
+                CHILD_CORO_STARTED.store(1, SeqCst);
+                loop {
+                    gort::coro::yield_now();
+                }
+            })
+        };
     }
     assert_child_panicked_after(
         "runtime_dropped_while_its_thread_panics_cancels_a_coroutine_suspended_in_yield_now",
@@ -604,19 +696,24 @@ fn runtime_dropped_while_its_thread_panics_cancels_a_coroutine_suspended_in_yiel
 #[test]
 fn runtime_dropped_while_its_thread_panics_unwinds_a_coroutine_again_after_it_catches_the_cancel() {
     if std::env::var_os(PANIC_DROP_CHILD).is_some() {
-        return drop_runtime_while_panicking(|| {
-            let _outer = Announce("outer local");
-            let (_tx, rx) = gort::sync::chan::<()>(0);
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let _inner = Announce("inner local");
-                CHILD_CORO_STARTED.store(1, SeqCst);
+        // SAFETY: across its waits the goroutine holds `Announce`s, its
+        // channel endpoints and the caught payload, all `Send`; `eprintln!`
+        // takes and drops stderr's lock between two switches.
+        return unsafe {
+            drop_runtime_while_panicking(|| {
+                let _outer = Announce("outer local");
+                let (_tx, rx) = gort::sync::chan::<()>(0);
+                let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _inner = Announce("inner local");
+                    CHILD_CORO_STARTED.store(1, SeqCst);
+                    wait(rx.recv());
+                }));
+                eprintln!("caught the cancellation: {}", caught.is_err());
+                // Still cancelled: this wait unwinds too, holding the payload.
                 wait(rx.recv());
-            }));
-            eprintln!("caught the cancellation: {}", caught.is_err());
-            // Still cancelled: this wait unwinds too, holding the payload.
-            wait(rx.recv());
-            unreachable!("the receive never completes");
-        });
+                unreachable!("the receive never completes");
+            })
+        };
     }
     assert_child_panicked_after(
         "runtime_dropped_while_its_thread_panics_unwinds_a_coroutine_again_after_it_catches_the_cancel",
@@ -641,13 +738,17 @@ impl Drop for WaitOnDropAnnounce {
 #[test]
 fn runtime_dropped_while_its_thread_panics_lets_a_cancelled_coroutines_destructor_wait() {
     if std::env::var_os(PANIC_DROP_CHILD).is_some() {
-        return drop_runtime_while_panicking(|| {
-            let _on_stack = WaitOnDropAnnounce("waiting destructor");
-            let (_tx, rx) = gort::sync::chan::<()>(0);
-            CHILD_CORO_STARTED.store(1, SeqCst);
-            wait(rx.recv());
-            unreachable!("the receive never completes");
-        });
+        // SAFETY: across its wait the goroutine holds `Send` values; the
+        // destructor's `wait` blocks instead of switching.
+        return unsafe {
+            drop_runtime_while_panicking(|| {
+                let _on_stack = WaitOnDropAnnounce("waiting destructor");
+                let (_tx, rx) = gort::sync::chan::<()>(0);
+                CHILD_CORO_STARTED.store(1, SeqCst);
+                wait(rx.recv());
+                unreachable!("the receive never completes");
+            })
+        };
     }
     assert_child_panicked_after(
         "runtime_dropped_while_its_thread_panics_lets_a_cancelled_coroutines_destructor_wait",
