@@ -5,8 +5,11 @@
 #![cfg(not(miri))]
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::thread::ThreadId;
 
 use gort::coro::wait;
@@ -435,6 +438,53 @@ fn runtime_drop_unwinds_a_coroutine_suspended_in_yield_now() {
         drops.load(SeqCst),
         1,
         "shutdown unwound the coroutine's stack"
+    );
+}
+
+/// Whether a runtime was current, and the name of the thread, at a drop.
+type DropSeen = Arc<Mutex<Option<(bool, Option<String>)>>>;
+
+/// Records, when dropped, whether a runtime was current and which thread
+/// ran the drop.
+struct RecordDrop(DropSeen);
+
+impl Drop for RecordDrop {
+    fn drop(&mut self) {
+        let runtime = gort::runtime::Handle::try_current().is_ok();
+        let thread = std::thread::current().name().map(String::from);
+        *self.0.lock().unwrap() = Some((runtime, thread));
+    }
+}
+
+#[test]
+fn coroutine_dropped_by_a_panicking_task_unwinds_on_a_fresh_thread_that_sees_the_runtime() {
+    let seen: DropSeen = Arc::new(Mutex::new(None));
+    let s = seen.clone();
+    let err = rt(1).block_on(async move {
+        gort::spawn(async move {
+            let (_tx, rx) = gort::sync::chan::<()>(0);
+            // SAFETY: across its wait the goroutine holds its receiver and
+            // an `Arc`; only this task polls it.
+            let mut coro = unsafe {
+                gort::coro::CoroFuture::new(move || {
+                    let _r = RecordDrop(s);
+                    wait(rx.recv());
+                })
+            };
+            let parked =
+                std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut coro).poll(cx).is_pending()))
+                    .await;
+            assert!(parked, "the goroutine parks in its wait");
+            panic!("a task panics with a parked goroutine in its frame");
+        })
+        .await
+        .unwrap_err()
+    });
+    assert!(err.is_panic());
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some((true, Some("gort-coro-cancel".to_string()))),
+        "the goroutine's stack unwound on the cancel thread, inside the runtime"
     );
 }
 

@@ -594,11 +594,15 @@ fn resume_on_fresh_thread(base: &Base) -> bool {
         }
     }
     let suspended = Suspended(base);
+    // The coroutine's destructors see the runtime the dropping thread saw.
+    let runtime = crate::runtime::Handle::try_current().ok();
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
             .name("gort-coro-cancel".into())
-            .spawn_scoped(scope, move || suspended.resume())
-        {
+            .spawn_scoped(scope, move || {
+                let _entered = runtime.as_ref().map(|h| h.enter());
+                suspended.resume()
+            }) {
             Ok(h) => {
                 // A panic in `resume` itself (the coroutine's own unwinds stop
                 // at its boundary) leaves the coroutine not done, and `Drop`
