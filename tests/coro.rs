@@ -133,9 +133,8 @@ fn coroutine_blocked_in_wait_on_a_channel_does_not_block_its_m() {
         let (tx, rx) = gort::sync::chan::<u32>(0);
         let receiver = gort::coro::Builder::new().name("receiver");
         // SAFETY: across its waits the goroutine holds an `Arc`, a channel
-        // endpoint and a `JoinHandle`, all `Send`; each std `MutexGuard` is
-        // a temporary dropped before the next switch; `gort::spawn` is
-        // called only before the first switch.
+        // endpoint and a `JoinHandle` (all `Send`); std `MutexGuard`s are
+        // temporaries and `gort::spawn` runs before the first switch.
         let a = unsafe {
             receiver.spawn(move || {
                 let l2 = l.clone();
