@@ -390,3 +390,66 @@ fn a_drop_that_allocates_and_collects_during_the_sweep_frees_each_object_once() 
     gc::collect();
     assert_eq!(frees() - f0, 4);
 }
+
+/// Moves its whole cell out of itself when dropped.
+struct CellOwner {
+    cell: GcCell<Vec<Gc<Leaf>>>,
+}
+
+// SAFETY: both methods visit `cell`.
+unsafe impl Trace for CellOwner {
+    fn trace(&self, t: &mut Tracer) {
+        self.cell.trace(t)
+    }
+    fn rooting(&self, r: Rooting) {
+        self.cell.rooting(r)
+    }
+}
+
+static CELLS: Mutex<Vec<GcCell<Vec<Gc<Leaf>>>>> = Mutex::new(Vec::new());
+
+impl Drop for CellOwner {
+    fn drop(&mut self) {
+        CELLS.lock().unwrap().push(std::mem::take(&mut self.cell));
+    }
+}
+
+#[test]
+fn a_cell_a_drop_moves_out_of_the_heap_keeps_new_handles_rooted() {
+    let _serial = serial();
+    let base = LEAF_DROPS.load(Ordering::SeqCst);
+    let doomed = Gc::new(Leaf { value: 1 });
+    let owner = Gc::new(CellOwner {
+        cell: GcCell::new(vec![doomed.clone()]),
+    });
+    drop((owner, doomed));
+    gc::collect();
+    assert_eq!(
+        LEAF_DROPS.load(Ordering::SeqCst) - base,
+        1,
+        "the doomed leaf"
+    );
+    let cell = CELLS.lock().unwrap().pop().expect("the escaped cell");
+    // The cell now lives in a local: handles put in it are roots.
+    let leaf = Gc::new(Leaf { value: 42 });
+    cell.borrow_mut().push(leaf.clone());
+    drop(leaf);
+    gc::collect();
+    assert_eq!(
+        LEAF_DROPS.load(Ordering::SeqCst) - base,
+        1,
+        "the leaf is rooted by the escaped cell"
+    );
+    let items = cell.borrow();
+    assert!(panic_message(|| items[0].value).starts_with(DEAD));
+    assert_eq!(items[1].value, 42);
+    drop(items);
+    // Moved back into the heap, the cell's handles are unrooted again.
+    let holder = Gc::new(CellOwner { cell });
+    gc::collect();
+    assert_eq!(holder.cell.borrow()[1].value, 42);
+    drop(holder);
+    gc::collect();
+    assert_eq!(LEAF_DROPS.load(Ordering::SeqCst) - base, 2, "freed with it");
+    CELLS.lock().unwrap().clear();
+}

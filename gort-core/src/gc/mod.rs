@@ -106,6 +106,8 @@
 //!   does not trace it, moving it into or out of the heap roots and
 //!   unroots nothing, and dropping it does nothing. It does not keep its
 //!   object alive, even if that object is still reachable another way.
+//!   A `GcCell` moved out whole (`mem::take(&mut self.cell)`) is outside
+//!   the heap from then on: the handles later put in it are roots.
 //! - Use [`Gc::set_finalizer`] for code that needs the object graph when an
 //!   object dies: a finalizer gets a live, rooted handle (Go's rule, below).
 //! - A `Drop` may allocate, call [`collect`] (both take the heap lock anew:
