@@ -7,8 +7,9 @@
 //! a `collect` panics exactly when a `Drop` it ran directly panicked.
 //!
 //! The objects' `Drop`s are hostile in the ways the GC docs allow: one
-//! stashes its (dead) handles in a static, one panics, one allocates,
-//! waits for the finalizers and collects from inside the sweep. Finalizers
+//! stashes its (dead) handles in a static, one moves its whole `GcCell`
+//! out (then filled with live handles), one panics, one allocates, waits
+//! for the finalizers and collects from inside the sweep. Finalizers
 //! (which may resurrect their object) are set at random.
 //!
 //! The heap is process-wide: this binary holds this one test, and
@@ -47,6 +48,8 @@ enum Kind {
     /// Allocates a `Temp`, waits for the finalizers, collects (a panic of
     /// that nested cycle is caught and counted), checks the `Temp`, drops it.
     Busy,
+    /// Moves its whole `edges` cell out of itself into `CELLS`.
+    CellMover,
 }
 
 /// Everything the real objects record: per case, shared by its objects.
@@ -86,6 +89,9 @@ unsafe impl Trace for Obj {
 static STATICS: Mutex<Vec<Gc<Obj>>> = Mutex::new(Vec::new());
 /// Dead handles moved out of `Kind::Stasher` drops.
 static STASH: Mutex<Vec<Gc<Obj>>> = Mutex::new(Vec::new());
+/// Cells moved out of `Kind::CellMover` drops: outside the heap, so the
+/// handles `Op::FillCells` puts in them are roots.
+static CELLS: Mutex<Vec<GcCell<Vec<Gc<Obj>>>>> = Mutex::new(Vec::new());
 /// Handles stored by resurrecting finalizers.
 static RESURRECTED: Mutex<Vec<Gc<Obj>>> = Mutex::new(Vec::new());
 
@@ -107,6 +113,7 @@ impl Drop for Obj {
                 lock(&STASH).extend(taken);
             }
             Kind::Panicker => panic!("{HOSTILE} {}", self.id),
+            Kind::CellMover => lock(&CELLS).push(std::mem::take(&mut self.edges)),
             Kind::Busy => {
                 let tmp = Gc::new(Temp {
                     value: self.value,
@@ -165,6 +172,9 @@ enum Op {
     /// holds them from now on, and cycles visit them.
     AdoptStash(Index),
     DropStash,
+    /// Pushes a clone of `roots[a]` into every cell of `CELLS`.
+    FillCells(Index),
+    DropCells,
     /// A finalizer on `roots[a]`; `true`: it resurrects the object.
     SetFinalizer(Index, bool),
     DropResurrected,
@@ -178,6 +188,7 @@ fn kind() -> impl Strategy<Value = Kind> {
         3 => Just(Kind::Stasher),
         1 => Just(Kind::Panicker),
         1 => Just(Kind::Busy),
+        2 => Just(Kind::CellMover),
     ]
 }
 
@@ -198,6 +209,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::DropStatics),
         3 => i().prop_map(Op::AdoptStash),
         1 => Just(Op::DropStash),
+        2 => i().prop_map(Op::FillCells),
+        1 => Just(Op::DropCells),
         1 => (i(), any::<bool>()).prop_map(|(a, r)| Op::SetFinalizer(a, r)),
         1 => Just(Op::DropResurrected),
         5 => Just(Op::Collect),
@@ -238,6 +251,8 @@ struct Model {
     pending: Vec<(usize, bool)>,
     /// Dead handles in `STASH`.
     stash: usize,
+    /// The cells of `CELLS` (in no particular order).
+    cells: Vec<Vec<Edge>>,
     temp_ok: usize,
     nested_panics: usize,
     finalized: Vec<(usize, u64)>,
@@ -265,6 +280,11 @@ impl Model {
             .chain(&self.statics)
             .chain(&self.resurrected);
         let roots = roots.chain(&self.busy_roots).copied();
+        let cells = self.cells.iter().flatten().filter_map(|e| match e {
+            Edge::Live(t) => Some(*t),
+            Edge::Dead => None,
+        });
+        let roots = roots.chain(cells);
         self.closure(roots.chain(self.pending.iter().map(|p| p.0)))
     }
 
@@ -298,6 +318,7 @@ impl Model {
             match self.objs[o].kind {
                 Kind::Plain => {}
                 Kind::Stasher => self.stash += edges.len(),
+                Kind::CellMover => self.cells.push(vec![Edge::Dead; edges.len()]),
                 Kind::Panicker => panicked = true,
                 Kind::Busy => {
                     let value = self.objs[o].value;
@@ -456,6 +477,19 @@ fn apply(op: &Op, m: &mut Model, r: &mut Real) -> Result<(), TestCaseError> {
             m.stash = 0;
             drop(std::mem::take(&mut *lock(&STASH)));
         }
+        Op::FillCells(a) if n > 0 => {
+            let a = a.index(n);
+            for c in &mut m.cells {
+                c.push(Edge::Live(m.roots[a]));
+            }
+            for c in lock(&CELLS).iter() {
+                c.borrow_mut().push(r.roots[a].clone());
+            }
+        }
+        Op::DropCells => {
+            m.cells.clear();
+            drop(std::mem::take(&mut *lock(&CELLS)));
+        }
         Op::SetFinalizer(a, resurrect) if n > 0 => {
             let a = a.index(n);
             m.objs[m.roots[a]].finalizer = Some(resurrect);
@@ -542,6 +576,42 @@ fn check(m: &Model, r: &Real) -> Result<(), TestCaseError> {
         prop_assert_eq!(hs.len(), ids.len());
         stack.extend(hs.iter().cloned().zip(ids.iter().copied()));
     }
+    // The escaped cells, compared by content: `None` for a dead handle.
+    let cells = lock(&CELLS);
+    let mut got: Vec<Vec<Option<usize>>> = Vec::new();
+    for c in cells.iter() {
+        let c = c.borrow();
+        let mut sig = Vec::new();
+        for h in c.iter() {
+            match catch_unwind(AssertUnwindSafe(|| h.id)) {
+                Ok(id) => {
+                    sig.push(Some(id));
+                    stack.push((h.clone(), id));
+                }
+                Err(_) => {
+                    assert_dead(h)?;
+                    sig.push(None);
+                }
+            }
+        }
+        got.push(sig);
+    }
+    drop(cells);
+    let mut want: Vec<Vec<Option<usize>>> = m
+        .cells
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|e| match e {
+                    Edge::Live(t) => Some(*t),
+                    Edge::Dead => None,
+                })
+                .collect()
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    prop_assert_eq!(got, want, "escaped cells");
     let mut seen = HashSet::new();
     while let Some((h, id)) = stack.pop() {
         let o = &m.objs[id];
@@ -566,7 +636,12 @@ fn check(m: &Model, r: &Real) -> Result<(), TestCaseError> {
 /// Drops every root the case holds and collects until the model holds no
 /// live object; each check runs as after any `collect`.
 fn tear_down(m: &mut Model, r: &mut Real) -> Result<(), TestCaseError> {
-    let clear = [Op::DropStatics, Op::DropResurrected, Op::DropStash];
+    let clear = [
+        Op::DropStatics,
+        Op::DropResurrected,
+        Op::DropStash,
+        Op::DropCells,
+    ];
     m.roots.clear();
     r.roots.clear();
     for _ in 0..8 {
@@ -591,6 +666,7 @@ fn scrub() {
         drop(std::mem::take(&mut *lock(&STATICS)));
         drop(std::mem::take(&mut *lock(&RESURRECTED)));
         drop(std::mem::take(&mut *lock(&STASH)));
+        drop(std::mem::take(&mut *lock(&CELLS)));
         let _ = catch_unwind(gc::collect);
         gc::wait_for_finalizers();
     }
