@@ -47,12 +47,14 @@ fn loom_semaphore_permit_excludes_and_every_permit_comes_back() {
 }
 
 #[test]
-fn loom_semaphore_first_queued_waiter_gets_the_released_permit_first() {
+fn loom_semaphore_first_queued_waiter_gets_the_released_permits_before_a_smaller_newcomer() {
     loom::model(|| {
-        let sem = Arc::new(Semaphore::new(0));
+        // One permit free, the head of the queue needs two: a later
+        // request for one must queue behind it, not take the free one.
+        let sem = Arc::new(Semaphore::new(1));
         let order = Arc::new(StdMutex::new(Vec::new()));
-        let mut first = Box::pin(sem.acquire());
-        assert!(poll_once(first.as_mut()).is_pending(), "no permit yet");
+        let mut first = Box::pin(sem.acquire_many(2));
+        assert!(poll_once(first.as_mut()).is_pending(), "one permit of two");
         let (sem2, order2) = (sem.clone(), order.clone());
         let second = thread::spawn(move || {
             let p = block_on(sem2.acquire()).unwrap();
@@ -67,7 +69,7 @@ fn loom_semaphore_first_queued_waiter_gets_the_released_permit_first() {
         releaser.join().unwrap();
         second.join().unwrap();
         assert_eq!(*order.lock().unwrap(), ["first", "second"]);
-        assert_eq!(sem.available_permits(), 1);
+        assert_eq!(sem.available_permits(), 2);
     });
 }
 

@@ -228,6 +228,21 @@ fn loom_broadcast_two_receivers_each_see_every_value_once_or_the_exact_lag() {
 }
 
 #[test]
+fn loom_broadcast_capacity_two_receiver_racing_three_sends_sees_each_once_or_the_exact_lag() {
+    loom::model(|| {
+        let (tx, mut rx) = broadcast::channel::<u32>(2);
+        let sender = thread::spawn(move || {
+            for v in 1..=3 {
+                tx.send(v).unwrap();
+            }
+        });
+        let events = drain_broadcast(&mut rx);
+        sender.join().unwrap();
+        assert_each_value_once_or_lagged(&events, 3);
+    });
+}
+
+#[test]
 fn loom_broadcast_values_are_freed_once_read_by_every_receiver_or_left_behind() {
     loom::model(|| {
         let census = Census::new();
