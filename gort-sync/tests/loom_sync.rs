@@ -162,6 +162,27 @@ fn loom_once_cell_racing_get_or_init_initialises_once_and_both_see_the_value() {
     });
 }
 
+#[test]
+fn loom_once_cancelled_async_initialiser_hands_the_run_to_the_waiting_caller() {
+    loom::model(|| {
+        let once = Arc::new(Once::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        // Claims the run (nobody else is there yet) and never finishes it.
+        let mut cancelled = Box::pin(once.call_once_async(std::future::pending::<()>));
+        assert!(poll_once(cancelled.as_mut()).is_pending());
+        let (once2, runs2) = (once.clone(), runs.clone());
+        let caller = thread::spawn(move || {
+            block_on(once2.call_once(|| {
+                runs2.fetch_add(1, SeqCst);
+            }))
+        });
+        drop(cancelled);
+        caller.join().unwrap();
+        assert!(once.is_done());
+        assert_eq!(runs.load(SeqCst), 1);
+    });
+}
+
 /// The payload of the initialiser's deliberate panic, kept out of the
 /// test output by [`quiet_deliberate_panics`].
 struct DeliberatePanic;

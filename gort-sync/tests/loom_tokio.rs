@@ -293,6 +293,34 @@ fn loom_notify_one_reaches_a_concurrently_registering_waiter_and_leaves_no_permi
 }
 
 #[test]
+fn loom_two_racing_notify_one_calls_complete_both_registered_waiters_and_store_nothing() {
+    // (With nobody registered, two calls would store one permit: tokio's
+    // rule. Both waiters register first here, so each call has one.)
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let mut a = Box::pin(n.notified());
+        let mut b = Box::pin(n.notified());
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert!(poll_once(b.as_mut()).is_pending());
+        let notifier = |n: &Arc<Notify>| {
+            let n = n.clone();
+            thread::spawn(move || n.notify_one())
+        };
+        let x = notifier(&n);
+        let y = notifier(&n);
+        block_on(a);
+        block_on(b);
+        x.join().unwrap();
+        y.join().unwrap();
+        let mut again = pin!(n.notified());
+        assert!(
+            poll_once(again.as_mut()).is_pending(),
+            "a third wake was stored"
+        );
+    });
+}
+
+#[test]
 fn loom_notify_one_given_to_a_dropped_waiter_passes_on_to_the_next_or_the_permit() {
     // tokio's rule, kept by gort: a `Notified` that `notify_one` chose and
     // that is dropped before it returned hands the notification on.
