@@ -489,7 +489,7 @@ pub(super) unsafe fn abort(ptr: NonNull<Header>) {
 /// a loom `Arc`), and its tracked stage cell fails one where two threads
 /// touch the future or output without the state word ordering them.
 #[cfg(all(test, loom))]
-mod loom_tests {
+pub(super) mod loom_tests {
     use std::collections::VecDeque;
     use std::future::Future;
     use std::panic::Location;
@@ -499,24 +499,27 @@ mod loom_tests {
     use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use crate::loom::sync::{Arc, Mutex};
     use crate::loom::thread;
+    use crate::task::list::OwnedTasks;
     use crate::task::{new_task, JoinError, JoinHandle, Notified, RawTask, Schedule};
 
     #[derive(Default)]
-    struct Counts {
-        futures_dropped: AtomicUsize,
-        outputs_dropped: AtomicUsize,
-        cells_freed: AtomicUsize,
+    pub(crate) struct Counts {
+        pub(crate) futures_dropped: AtomicUsize,
+        pub(crate) outputs_dropped: AtomicUsize,
+        pub(crate) cells_freed: AtomicUsize,
         /// Calls of `Schedule::schedule` (wakes and aborts that queued the task).
-        scheduled: AtomicUsize,
+        pub(crate) scheduled: AtomicUsize,
     }
 
     type Queue = Arc<Mutex<VecDeque<Notified>>>;
 
-    /// The scheduler value stored in each task cell: a shared run queue.
+    /// The scheduler value stored in each task cell: a shared run queue,
+    /// and the live-task list a completed task leaves, if it was linked.
     /// Its drop is the cell's: counted as the task's memory being freed.
     struct Sched {
         queue: Queue,
         counts: Arc<Counts>,
+        list: Option<Arc<OwnedTasks>>,
     }
 
     impl Drop for Sched {
@@ -530,12 +533,12 @@ mod loom_tests {
             self.counts.scheduled.fetch_add(1, SeqCst);
             self.queue.lock().unwrap().push_back(task);
         }
-        fn release(&self, _task: RawTask) -> bool {
-            false
+        fn release(&self, task: RawTask) -> bool {
+            self.list.as_ref().is_some_and(|l| l.remove(task))
         }
     }
 
-    struct Output(Arc<Counts>);
+    pub(crate) struct Output(Arc<Counts>);
 
     impl std::fmt::Debug for Output {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -549,7 +552,7 @@ mod loom_tests {
         }
     }
 
-    type OnPoll = Box<dyn FnOnce(&Waker) + Send>;
+    pub(crate) type OnPoll = Box<dyn FnOnce(&Waker) + Send>;
 
     /// Returns `Pending` `pending` times (`usize::MAX`: forever), then an
     /// [`Output`]. `on_poll` runs in the first poll, with the task's waker.
@@ -579,22 +582,32 @@ mod loom_tests {
         }
     }
 
-    struct Harness {
+    pub(crate) struct Harness {
         queue: Queue,
         counts: Arc<Counts>,
+        list: Option<Arc<OwnedTasks>>,
     }
 
     impl Harness {
-        fn new() -> Harness {
+        pub(crate) fn new() -> Harness {
             Harness {
                 queue: Arc::new(Mutex::new(VecDeque::new())),
                 counts: Arc::new(Counts::default()),
+                list: None,
             }
         }
 
-        /// Spawns a task (queued, not in any list) and returns its list
-        /// reference for `shutdown` with the `JoinHandle`.
-        fn spawn_linked(
+        /// A harness whose tasks leave `list` when they complete.
+        pub(crate) fn with_list(list: Arc<OwnedTasks>) -> Harness {
+            Harness {
+                list: Some(list),
+                ..Harness::new()
+            }
+        }
+
+        /// Spawns a task and queues it; returns its list reference (to
+        /// link, or to give up with `shutdown`) and the `JoinHandle`.
+        pub(crate) fn spawn_linked(
             &self,
             pending: usize,
             on_poll: Option<OnPoll>,
@@ -607,6 +620,7 @@ mod loom_tests {
             let sched = Sched {
                 queue: self.queue.clone(),
                 counts: self.counts.clone(),
+                list: self.list.clone(),
             };
             let (notified, raw, join) = new_task(fut, sched, None, Location::caller());
             self.queue.lock().unwrap().push_back(notified);
@@ -620,8 +634,13 @@ mod loom_tests {
             join
         }
 
+        /// Takes the oldest queued task.
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.queue.lock().unwrap().pop_front()
+        }
+
         /// Runs queued tasks until the queue is empty; returns how many ran.
-        fn run_queue(&self) -> usize {
+        pub(crate) fn run_queue(&self) -> usize {
             let mut ran = 0;
             loop {
                 let next = self.queue.lock().unwrap().pop_front();
@@ -633,7 +652,7 @@ mod loom_tests {
             }
         }
 
-        fn count(&self, c: impl Fn(&Counts) -> &AtomicUsize) -> usize {
+        pub(crate) fn count(&self, c: impl Fn(&Counts) -> &AtomicUsize) -> usize {
             c(&self.counts).load(SeqCst)
         }
     }
@@ -655,7 +674,7 @@ mod loom_tests {
         Pin::new(j).poll(&mut Context::from_waker(w))
     }
 
-    fn ready(j: &mut JoinHandle<Output>) -> Result<Output, JoinError> {
+    pub(crate) fn ready(j: &mut JoinHandle<Output>) -> Result<Output, JoinError> {
         match poll_join(j, Waker::noop()) {
             Poll::Ready(r) => r,
             Poll::Pending => panic!("the task should be complete"),
