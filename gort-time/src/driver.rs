@@ -454,7 +454,6 @@ impl Timers for TimeDriver {
                     v.push(e);
                 }
                 ph.publish(&h);
-                ph.stale.store(0, Release);
                 v
             };
             if moved.is_empty() {
@@ -469,6 +468,15 @@ impl Timers for TimeDriver {
                     s.p = 0;
                     drop(s);
                     h.push(e.when, (timer, gen));
+                } else {
+                    // Uncount it here, under the timer's lock, rather than
+                    // zeroing the count: a stop that read `p` before the
+                    // move counts its entry on this heap, maybe after the
+                    // heap was emptied.
+                    drop(s);
+                    let _ = self.heaps[p]
+                        .stale
+                        .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1));
                 }
             }
             p0.publish(&h);
@@ -526,7 +534,7 @@ mod loom_tests {
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
-    use super::{Action, TimeDriver, TimerShared};
+    use super::{Action, TimeDriver, TimerShared, Timers};
     use crate::loom::sync::atomic::Ordering::Acquire;
     use loom::thread;
 
@@ -550,6 +558,13 @@ mod loom_tests {
     /// Heap 0's entries and its count of stale ones.
     fn heap0(drv: &TimeDriver) -> (usize, usize) {
         let ph = &drv.heaps[0];
+        let _h = ph.lock();
+        (ph.len.load(Acquire), ph.stale.load(Acquire))
+    }
+
+    /// Heap `p`'s entries and its count of stale ones.
+    fn heap(drv: &TimeDriver, p: usize) -> (usize, usize) {
+        let ph = &drv.heaps[p];
         let _h = ph.lock();
         (ph.len.load(Acquire), ph.stale.load(Acquire))
     }
@@ -625,6 +640,27 @@ mod loom_tests {
             }
             assert_eq!(calls.load(SeqCst), usize::from(!stopped));
             assert_eq!(heap0(&drv), (0, 0), "(entries, stale count)");
+        });
+    }
+
+    #[test]
+    fn stop_racing_a_shrink_of_gomaxprocs_leaves_both_stale_counts_exact() {
+        loom::model(|| {
+            let drv = TimeDriver::new(true);
+            Timers::resize(&*drv, 2);
+            let timer = TimerShared::new(Action::Wake);
+            drv.arm_on(1, &timer, 10, None);
+            let d = drv.clone();
+            // P1 goes away: its timers move to P0.
+            let shrink = thread::spawn(move || Timers::resize(&*d, 1));
+            assert!(drv.stop(&timer), "it was armed");
+            shrink.join().unwrap();
+            assert_eq!(heap(&drv, 1), (0, 0), "P1: (entries, stale count)");
+            let (len, stale) = heap(&drv, 0);
+            assert_eq!(
+                len, stale,
+                "P0 holds only the stopped timer's entry, if any"
+            );
         });
     }
 
