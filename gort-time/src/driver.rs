@@ -4,7 +4,10 @@
 //! - A timer armed from a task goes on the heap of the P that runs the
 //!   task; armed from a thread that holds no P (the `block_on` thread, a
 //!   blocking-pool thread) it goes on the Ps in turn (round robin), so no
-//!   single heap's lock becomes the one every outside thread meets.
+//!   single heap's lock becomes the one every outside thread meets. When
+//!   GOMAXPROCS shrinks, the removed Ps' timers move to P0 (Go's
+//!   `moveTimers`); an outside thread that picked a removed P just before
+//!   moves its own timer after them.
 //! - The M that owns a P runs its expired timers in its schedule loop
 //!   (`run_expired`, Go's checkTimers); an M looking for work runs other
 //!   Ps' expired timers on its last stealing round, so a P whose M is stuck
@@ -233,9 +236,7 @@ impl TimeDriver {
         when: u64,
         waker: Option<&Waker>,
     ) -> bool {
-        let p = handle
-            .current_proc()
-            .unwrap_or_else(|| self.round_robin.fetch_add(1, Relaxed) % self.nprocs());
+        let p = self.pick_proc(handle.current_proc());
         let (was_armed, earliest) = self.arm_on(p, timer, when, waker);
         if earliest {
             match self.clock.real_deadline(when) {
@@ -246,6 +247,12 @@ impl TimeDriver {
             }
         }
         was_armed
+    }
+
+    /// The heap a timer goes on: the current P's (`current`), or the next
+    /// P in turn for a thread that holds none.
+    fn pick_proc(&self, current: Option<usize>) -> usize {
+        current.unwrap_or_else(|| self.round_robin.fetch_add(1, Relaxed) % self.nprocs())
     }
 
     /// The heap side of [`arm_with_waker`](Self::arm_with_waker), on P
@@ -285,6 +292,16 @@ impl TimeDriver {
             ph.publish(&h);
             before.is_none_or(|b| when < b)
         };
+        // A thread that holds no P picked `p` by the count of Ps, which a
+        // shrink may have lowered since: if P `p` is gone, its timers may
+        // already have moved to P0, so move this one after them (a second
+        // move of the same heap finds nothing). Pushed under the heap's
+        // lock, the entry is either still there when the shrink drains the
+        // heap, or the drain came first and this load sees the new count.
+        if p >= self.nprocs.load(Acquire) {
+            self.move_to_p0(p);
+            return (was_armed, true);
+        }
         (was_armed, earliest)
     }
 
@@ -371,6 +388,46 @@ impl TimeDriver {
         fired
     }
 
+    /// Moves every timer of P `p`'s heap to P0's (Go's `moveTimers`): a
+    /// P that went away runs no timers. A stale entry is dropped and
+    /// uncounted.
+    fn move_to_p0(&self, p: usize) {
+        let moved: Vec<_> = {
+            let ph = &self.heaps[p];
+            let mut h = ph.lock();
+            let mut v = Vec::with_capacity(h.len());
+            while let Some(e) = h.pop() {
+                v.push(e);
+            }
+            ph.publish(&h);
+            v
+        };
+        if moved.is_empty() {
+            return;
+        }
+        let p0 = &self.heaps[0];
+        let mut h = p0.lock();
+        for e in moved {
+            let (timer, gen) = e.value;
+            let mut s = timer.lock();
+            if s.armed && s.gen == gen {
+                s.p = 0;
+                drop(s);
+                h.push(e.when, (timer, gen));
+            } else {
+                // Uncount it here, under the timer's lock, rather than
+                // zeroing the count: a stop that read `p` before the
+                // move counts its entry on this heap, maybe after the
+                // heap was emptied.
+                drop(s);
+                let _ = self.heaps[p]
+                    .stale
+                    .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1));
+            }
+        }
+        p0.publish(&h);
+    }
+
     /// Runs every expired timer of every P (used by `advance`).
     pub(crate) fn fire_all_expired(&self) {
         for p in 0..self.nprocs() {
@@ -446,40 +503,7 @@ impl Timers for TimeDriver {
         // Fewer Ps: the timers of the removed ones move to P0 (Go's
         // `moveTimers` in procresize).
         for p in new..old.max(new) {
-            let moved: Vec<_> = {
-                let ph = &self.heaps[p];
-                let mut h = ph.lock();
-                let mut v = Vec::with_capacity(h.len());
-                while let Some(e) = h.pop() {
-                    v.push(e);
-                }
-                ph.publish(&h);
-                v
-            };
-            if moved.is_empty() {
-                continue;
-            }
-            let p0 = &self.heaps[0];
-            let mut h = p0.lock();
-            for e in moved {
-                let (timer, gen) = e.value;
-                let mut s = timer.lock();
-                if s.armed && s.gen == gen {
-                    s.p = 0;
-                    drop(s);
-                    h.push(e.when, (timer, gen));
-                } else {
-                    // Uncount it here, under the timer's lock, rather than
-                    // zeroing the count: a stop that read `p` before the
-                    // move counts its entry on this heap, maybe after the
-                    // heap was emptied.
-                    drop(s);
-                    let _ = self.heaps[p]
-                        .stale
-                        .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1));
-                }
-            }
-            p0.publish(&h);
+            self.move_to_p0(p);
         }
     }
 
@@ -661,6 +685,29 @@ mod loom_tests {
                 len, stale,
                 "P0 holds only the stopped timer's entry, if any"
             );
+        });
+    }
+
+    #[test]
+    fn timer_armed_from_outside_any_p_racing_a_shrink_of_gomaxprocs_still_fires() {
+        loom::model(|| {
+            let drv = TimeDriver::new(true);
+            Timers::resize(&*drv, 2);
+            // The round robin's next pick is P1.
+            assert_eq!(drv.pick_proc(None), 0);
+            let timer = TimerShared::new(Action::Wake);
+            let (woken, w) = counting_waker();
+            let d = drv.clone();
+            let shrink = thread::spawn(move || Timers::resize(&*d, 1));
+            // What `arm_with_waker` does on a thread that holds no P.
+            let p = drv.pick_proc(None);
+            drv.arm_on(p, &timer, 0, Some(&w));
+            shrink.join().unwrap();
+            // The one P left runs its timers.
+            fire(&drv);
+            assert_eq!(woken.0.load(SeqCst), 1, "the timer fired");
+            assert_eq!(heap(&drv, 1), (0, 0), "P1: (entries, stale count)");
+            assert_eq!(heap0(&drv), (0, 0), "(entries, stale count)");
         });
     }
 
