@@ -9,8 +9,15 @@
 # Arguments are passed to every test binary (a filter, --nocapture, ...).
 #
 # --cfg gort_asan turns on the fiber annotations of gort-core's stack
-# switch (coro/switch.rs); without it ASan reports false errors in every
-# coroutine. The build has its own target dir (target/asan): its RUSTFLAGS
+# switch (coro/switch.rs). Without it ASan does not know a coroutine's stack:
+# a panic unwinding on one makes it print "ASan is ignoring requested
+# __asan_handle_no_return ... False positive error reports may follow" and
+# leave that stack's stale poison in place, and its fake stacks (for
+# stack-use-after-return) follow the thread, not the coroutine.
+#
+# Nothing is skipped: even the stack-overflow test (tests/coro.rs) passes,
+# since gort's guard-page handler runs before ASan's and aborts with the
+# goroutine message the test expects. The build has its own target dir (target/asan): its RUSTFLAGS
 # differ from a normal build's. --target is explicit so that RUSTFLAGS
 # reach only the target crates, not build scripts and proc macros.
 #
