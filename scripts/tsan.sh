@@ -40,10 +40,12 @@ cargo_test() {
 }
 gc_tests=()
 for f in gort-core/tests/gc_*.rs; do
-    [ -e "$f" ] && gc_tests+=(--test "$(basename "$f" .rs)")
+    if [ -e "$f" ]; then
+        gc_tests+=(--test "$(basename "$f" .rs)")
+    fi
 done
 cargo_test -p gort-core --lib -- \
     --skip gc::tests::gc_random_graph_drops_exactly_the_unreachable_objects "$@"
-cargo_test -p gort-core --test scheduler --test current_thread "${gc_tests[@]}" -- "$@"
+cargo_test -p gort-core --test scheduler --test current_thread ${gc_tests[@]+"${gc_tests[@]}"} -- "$@"
 cargo_test -p gort --test coro --test coro_pool --test gc -- "$@"
 cargo_test -p gort-sync --test chan --test select --test stress -- "$@"
