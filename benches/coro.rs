@@ -32,19 +32,27 @@ fn ping_pong(c: &mut Criterion) {
                 rt.block_on(async {
                     let (ping_tx, ping_rx) = gort::sync::chan::<u64>(0);
                     let (pong_tx, pong_rx) = gort::sync::chan::<u64>(0);
-                    let echo = gort::go(move || {
-                        while let Some(v) = gort::coro::wait(ping_rx.recv()) {
-                            gort::coro::wait(pong_tx.send(v + 1)).unwrap();
-                        }
-                    });
-                    let driver = gort::go(move || {
-                        let mut v = 0;
-                        for _ in 0..ROUND_TRIPS {
-                            gort::coro::wait(ping_tx.send(v)).unwrap();
-                            v = gort::coro::wait(pong_rx.recv()).unwrap();
-                        }
-                        v
-                    });
+                    // SAFETY: across their waits both goroutines hold only
+                    // channel endpoints and integers (`Send`); no
+                    // thread-locals.
+                    let echo = unsafe {
+                        gort::go(move || {
+                            while let Some(v) = gort::coro::wait(ping_rx.recv()) {
+                                gort::coro::wait(pong_tx.send(v + 1)).unwrap();
+                            }
+                        })
+                    };
+                    // SAFETY: as above.
+                    let driver = unsafe {
+                        gort::go(move || {
+                            let mut v = 0;
+                            for _ in 0..ROUND_TRIPS {
+                                gort::coro::wait(ping_tx.send(v)).unwrap();
+                                v = gort::coro::wait(pong_rx.recv()).unwrap();
+                            }
+                            v
+                        })
+                    };
                     assert_eq!(driver.await.unwrap(), ROUND_TRIPS);
                     echo.await.unwrap();
                 })
@@ -87,7 +95,8 @@ fn spawn_join(c: &mut Criterion) {
             rt.block_on(rt.spawn(async {
                 let mut sum = 0;
                 for _ in 0..N {
-                    sum += gort::go(|| 1u64).await.unwrap();
+                    // SAFETY: the goroutine never switches.
+                    sum += unsafe { gort::go(|| 1u64) }.await.unwrap();
                 }
                 assert_eq!(sum, N);
             }))
@@ -128,9 +137,13 @@ fn raw_switch(c: &mut Criterion) {
     let mut g = c.benchmark_group("coro_raw_switch");
     g.throughput(Throughput::Elements(1));
     g.bench_function("gort_resume_suspend", |b| {
-        let mut coro = gort::coro::CoroFuture::new(|| loop {
-            gort::coro::wait(PendingOnce(false));
-        });
+        // SAFETY: the goroutine holds nothing across its waits, and this
+        // thread is the only one that polls it.
+        let mut coro = unsafe {
+            gort::coro::CoroFuture::new(|| loop {
+                gort::coro::wait(PendingOnce(false));
+            })
+        };
         let mut cx = Context::from_waker(Waker::noop());
         b.iter(|| {
             assert!(Pin::new(&mut coro).poll(&mut cx).is_pending());

@@ -11,6 +11,10 @@
 //!
 //! Compare `echo.rs`, the same server as async tasks: the code here reads
 //! like Go's `for { n, err := c.Read(buf); ...; c.Write(buf[:n]) }`.
+//!
+//! Starting a goroutine is `unsafe` (it may resume on another OS thread
+//! after every `wait`; gort-core's `coro` docs have the contract): each
+//! `gort::go` below says why its goroutine keeps the contract.
 
 #[path = "load/mod.rs"]
 mod load;
@@ -43,6 +47,14 @@ fn write_all(s: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Go's `time.Sleep` for this goroutine. Never inlined: `sleep` reads the
+/// runtime's clock through a thread-local when it is made, and that read
+/// must not share a frame with the switches of the caller's loop.
+#[inline(never)]
+fn sleep(d: Duration) {
+    wait(gort::time::sleep(d));
+}
+
 fn serve_conn(s: TcpStream) -> io::Result<u64> {
     s.set_nodelay(true)?;
     let mut buf = vec![0u8; 16 * 1024];
@@ -66,15 +78,20 @@ fn serve(listener: TcpListener) -> io::Result<()> {
         match wait(listener.accept()) {
             Ok((s, _peer)) => {
                 backoff = Duration::ZERO;
-                gort::go(move || {
-                    // A peer that resets is its own business.
-                    let _ = serve_conn(s);
-                });
+                // SAFETY: across its waits the connection's goroutine holds
+                // its socket and buffer (`Send`) and touches no thread-local
+                // itself.
+                unsafe {
+                    gort::go(move || {
+                        // A peer that resets is its own business.
+                        let _ = serve_conn(s);
+                    })
+                };
             }
             Err(e) if is_temporary(&e) => {
                 backoff = (backoff * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
                 eprintln!("coro_echo: accept: {e}; retrying in {backoff:?}");
-                wait(gort::time::sleep(backoff));
+                sleep(backoff);
             }
             Err(e) => return Err(e),
         }
@@ -109,9 +126,13 @@ fn main() -> io::Result<()> {
         let addr = listener.local_addr()?;
         if !selftest {
             println!("coro_echo: listening on {addr} (Ctrl-C to stop)");
-            return gort::go(move || serve(listener)).await?;
+            // SAFETY: across its waits the accept loop holds the listener, a
+            // `Duration` and the accepted socket (all `Send`); its
+            // thread-local reads (`go`, `sleep`) run in frames of their own.
+            return unsafe { gort::go(move || serve(listener)) }.await?;
         }
-        gort::go(move || serve(listener));
+        // SAFETY: as above.
+        unsafe { gort::go(move || serve(listener)) };
         println!("coro_echo: listening on {addr}; self-test: 50 connections for 3 s");
         let report = load::run(addr, 50, 3.0, 64).await?;
         println!("coro_echo: {report}");

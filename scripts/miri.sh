@@ -4,11 +4,11 @@
 #
 # With no arguments: the run queue, task-state, task lifecycle (the `task`
 # filter includes task::local, the LocalSet queue and its tasks on a plain
-# executor), GC and coro unit tests
-# (gc:: runs the multi-threaded stress test too, shrunk; the coro tests that
-# switch stacks are compiled out: Miri cannot run the assembly), then a set of
+# executor) and coro unit tests (the coro tests that switch stacks are
+# compiled out: Miri cannot run the assembly), then a set of
 # whole-runtime scheduler and current-thread tests small enough for Miri
-# (threads, wakers, shutdown, the block_on thread driving the P). With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
+# (threads, wakers, shutdown, the block_on thread driving the P). The GC's
+# tests have a script of their own, scripts/miri-gc.sh. With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(dirname "$0")/nightly.sh"
@@ -16,7 +16,6 @@ if [ $# -gt 0 ]; then
     exec cargo +nightly miri test -p gort-core --lib -- "$@"
 fi
 cargo +nightly miri test -p gort-core --lib -- queue task coro
-cargo +nightly miri test -p gort-core --lib -- gc
 cargo +nightly miri test -p gort-core --test scheduler -- \
     waking_an_already_queued_task_is_a_no_op \
     abort_drops_the_future_and_join_reports_cancelled \

@@ -72,24 +72,39 @@ pub use gort_sync::select;
 /// Stackful goroutines: [`go`] runs a closure on its own stack, and
 /// [`coro::wait`] inside it blocks only that goroutine, so every gort API
 /// works in blocking style (gort-core's `coro`; read its docs for stack
-/// sizes, panics, abort and the thread-local caveats).
+/// sizes, panics, cancellation and shutdown).
+///
+/// Spawning is `unsafe`: a goroutine may resume on another OS thread after
+/// every `wait` or `yield_now`, which the compiler cannot see, so the
+/// caller promises that nothing `!Send` (std's `MutexGuard`,
+/// `stdout().lock()`, `Rc`, a `RefCell` borrow) and no reference into a
+/// thread-local is held across one, and that no function reads one
+/// thread-local both before and after one. The `# Safety` section of [`go`]
+/// has the whole contract.
 ///
 /// ```
 /// #[gort::main(procs = 2)]
 /// async fn main() {
 ///     let (tx, rx) = gort::sync::chan::<u32>(0);
-///     let producer = gort::go(move || {
-///         for i in 0..3 {
-///             gort::coro::wait(tx.send(i)).unwrap();
-///         }
-///     });
-///     let consumer = gort::go(move || {
-///         let mut sum = 0;
-///         while let Some(v) = gort::coro::wait(rx.recv()) {
-///             sum += v;
-///         }
-///         sum
-///     });
+///     // SAFETY: across its waits each goroutine holds only its channel
+///     // endpoint and integers, all `Send`; neither touches a thread-local.
+///     let producer = unsafe {
+///         gort::go(move || {
+///             for i in 0..3 {
+///                 gort::coro::wait(tx.send(i)).unwrap();
+///             }
+///         })
+///     };
+///     // SAFETY: as above.
+///     let consumer = unsafe {
+///         gort::go(move || {
+///             let mut sum = 0;
+///             while let Some(v) = gort::coro::wait(rx.recv()) {
+///                 sum += v;
+///             }
+///             sum
+///         })
+///     };
 ///     producer.await.unwrap();
 ///     assert_eq!(consumer.await.unwrap(), 3);
 /// }

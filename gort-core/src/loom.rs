@@ -16,8 +16,12 @@
 pub(crate) mod sync {
     #[cfg(loom)]
     pub(crate) use loom::sync::{Arc, Mutex};
+    #[cfg(loom)]
+    pub(crate) use loom::sync::{Condvar, MutexGuard};
     #[cfg(not(loom))]
     pub(crate) use std::sync::{Arc, Mutex};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::{Condvar, MutexGuard};
 
     pub(crate) mod atomic {
         #[cfg(loom)]
@@ -28,6 +32,28 @@ pub(crate) mod sync {
         pub(crate) use std::sync::atomic::{
             AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
+    }
+}
+
+/// loom's `UnsafeCell` tracks every access and reports two that race; its
+/// API hands out the pointer inside a closure. The std build gets the same
+/// API over `std::cell::UnsafeCell`, at no cost.
+pub(crate) mod cell {
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+
+    #[cfg(not(loom))]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
     }
 }
 

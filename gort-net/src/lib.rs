@@ -57,6 +57,7 @@ mod addr;
 mod deadline;
 mod fd;
 pub mod io;
+mod loom;
 mod netpoll;
 mod poll_desc;
 mod ready;

@@ -36,6 +36,9 @@
 //! - `*_CLOSED` bits are never cleared: a closed side stays ready.
 //! - `CLOSED` is set once and never cleared; waiters are woken when it is.
 //!
+//! The loom models at the end of this file check the first, second and
+//! last of these against the real code (`scripts/loom-net-time.sh`).
+//!
 //! Departures from Go:
 //! - Go has exactly one waiter per direction because `internal/poll`'s
 //!   `fdMutex` serialises readers (and writers) before they reach the
@@ -58,9 +61,10 @@ use gort_core::wait::{set_wait_reason, WaitReason};
 use gort_time::Instant;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::loom::sync::atomic::AtomicUsize as ReadinessWord;
+use crate::loom::sync::{Mutex, MutexGuard};
 use crate::ready::{Interest, Ready};
 
 /// The socket was deregistered: dropped, or its runtime is gone.
@@ -126,7 +130,7 @@ struct Waiters {
 pub(crate) struct PollDesc {
     /// The poller token: slab index and generation (see `netpoll.rs`).
     pub(crate) token: usize,
-    readiness: AtomicUsize,
+    readiness: ReadinessWord,
     waiters: Mutex<Waiters>,
 }
 
@@ -156,7 +160,7 @@ impl PollDesc {
     pub(crate) fn new(token: usize, initial: Ready) -> PollDesc {
         PollDesc {
             token,
-            readiness: AtomicUsize::new(initial.as_usize()),
+            readiness: ReadinessWord::new(initial.as_usize()),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -387,7 +391,7 @@ fn take_waiters(list: &mut Vec<Waker>, nwaiters: &AtomicUsize, wake: &mut Vec<Wa
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
@@ -531,5 +535,156 @@ mod tests {
         d.fire_deadline(Direction::Read, &n);
         assert!(rf.0.load(Ordering::SeqCst));
         assert_eq!(n.load(Ordering::SeqCst), 0);
+    }
+}
+
+/// Model-checked races of the descriptor (`scripts/loom-net-time.sh`): the
+/// poller's event against a task registering as a waiter (with and without
+/// the task's clear of stale readiness), and against close. Each waker
+/// counts its wakes; a task that parked must be woken exactly once, and a
+/// closed descriptor must stay closed with no waiter left on it.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::{Direction, PollDesc, CLOSED};
+    use crate::ready::Ready;
+
+    #[derive(Default)]
+    struct CountWake(AtomicUsize);
+
+    impl Wake for CountWake {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// A descriptor as the poller and its sockets share it, with the
+    /// poller's count of descriptors that have waiters.
+    struct Shared {
+        desc: PollDesc,
+        nwaiters: AtomicUsize,
+    }
+
+    fn shared(initial: Ready) -> Arc<Shared> {
+        Arc::new(Shared {
+            desc: PollDesc::new(0, initial),
+            nwaiters: AtomicUsize::new(0),
+        })
+    }
+
+    /// What `Poller::park` does with an event for this descriptor.
+    fn event(s: &Shared, ready: Ready) {
+        let mut wake = Vec::new();
+        s.desc.set_readiness(ready, &s.nwaiters, &mut wake);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// A task's read: poll for readiness once with a counting waker.
+    /// Returns `None` if it parked, with its wake counter.
+    fn wait_readable(s: &Shared) -> (Option<std::io::Result<Ready>>, std::sync::Arc<CountWake>) {
+        let woken = std::sync::Arc::new(CountWake::default());
+        let waker = Waker::from(woken.clone());
+        let got = match s.desc.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &s.nwaiters,
+        ) {
+            Poll::Ready(r) => Some(r.map(|ev| ev.ready)),
+            Poll::Pending => None,
+        };
+        (got, woken)
+    }
+
+    fn no_waiters_left(s: &Shared) -> bool {
+        let w = s.desc.lock();
+        w.rg.is_empty() && w.wg.is_empty() && s.nwaiters.load(SeqCst) == 0
+    }
+
+    #[test]
+    fn readiness_racing_a_waiter_registration_never_loses_the_wake() {
+        loom::model(|| {
+            let s = shared(Ready::EMPTY);
+            let s2 = s.clone();
+            let task = thread::spawn(move || wait_readable(&s2));
+            event(&s, Ready::READABLE);
+            let (got, woken) = task.join().unwrap();
+            match got {
+                // Saw the event: registered nothing, so nothing to wake.
+                Some(r) => {
+                    assert!(r.unwrap().is_readable());
+                    assert_eq!(woken.0.load(SeqCst), 0);
+                }
+                // Parked before the event: the event found its waker.
+                None => assert_eq!(woken.0.load(SeqCst), 1),
+            }
+            assert!(no_waiters_left(&s));
+        });
+    }
+
+    #[test]
+    fn data_arriving_after_the_readiness_check_is_read_or_wakes_the_waiter() {
+        loom::model(|| {
+            let s = shared(Ready::READABLE);
+            // Bytes in the socket's receive buffer: the kernel sets it,
+            // then epoll reports the edge.
+            let data = Arc::new(AtomicBool::new(false));
+            let (s2, d2) = (s.clone(), data.clone());
+            let task = thread::spawn(move || {
+                let ev = s2.desc.ready_now(Direction::Read).unwrap().unwrap();
+                if d2.load(SeqCst) {
+                    return None; // read(2) got the bytes
+                }
+                // read(2) said WouldBlock: forget what `ev` reported,
+                // unless an edge came since.
+                s2.desc.clear_readiness(ev);
+                Some(wait_readable(&s2))
+            });
+            data.store(true, SeqCst);
+            event(&s, Ready::READABLE);
+            match task.join().unwrap() {
+                None => {}
+                // Ready: the task retries read(2) and gets the bytes.
+                Some((Some(r), woken)) => {
+                    assert!(r.unwrap().is_readable());
+                    assert_eq!(woken.0.load(SeqCst), 0);
+                }
+                // Parked: the edge after its WouldBlock must wake it.
+                Some((None, woken)) => assert_eq!(woken.0.load(SeqCst), 1),
+            }
+            assert!(no_waiters_left(&s));
+        });
+    }
+
+    #[test]
+    fn an_event_racing_close_neither_revives_the_descriptor_nor_strands_a_waiter() {
+        loom::model(|| {
+            let s = shared(Ready::EMPTY);
+            let s2 = s.clone();
+            let task = thread::spawn(move || wait_readable(&s2));
+            let s3 = s.clone();
+            let closer = thread::spawn(move || s3.desc.close(&s3.nwaiters));
+            event(&s, Ready::READABLE | Ready::WRITABLE);
+            let (got, woken) = task.join().unwrap();
+            closer.join().unwrap();
+            match got {
+                Some(_) => assert_eq!(woken.0.load(SeqCst), 0),
+                // Parked: woken once, by the event or by close.
+                None => assert_eq!(woken.0.load(SeqCst), 1),
+            }
+            // The event after close left CLOSED set: every op fails.
+            assert_ne!(s.desc.readiness.load(SeqCst) & CLOSED, 0);
+            assert!(s.desc.ready_now(Direction::Read).is_err());
+            assert!(s.desc.ready_now(Direction::Write).is_err());
+            assert!(no_waiters_left(&s), "a waiter left on a closed descriptor");
+        });
     }
 }

@@ -1,19 +1,28 @@
 //! The synchronisation primitives gort-sync is built from, swapped for
 //! loom's model-checked versions under `--cfg loom`.
 //!
-//! Every `Mutex`, `Arc` and atomic that takes part in a channel's or a
-//! select's state machine comes from here, so `scripts/loom-sync.sh` checks
-//! the real code, not a copy of it.
+//! Every `Mutex`, `RwLock`, `Arc` and atomic that takes part in a
+//! primitive's state machine comes from here, so `scripts/loom-sync.sh`
+//! checks the real code, not a copy of it. A std lock left in a model is
+//! worse than unchecked: loom runs its threads on one OS thread, so a std
+//! lock held across a loom yield point blocks the whole process when the
+//! next model thread asks for it.
+//!
+//! Left as std on purpose: `Notify` and `Semaphore` keep std's `Arc` (their
+//! `*_owned` methods take `self: Arc<Self>`, a receiver only std's `Arc`
+//! allows), `broadcast` stores its values in std's `Arc` (only the lock
+//! orders them), and `OnceCell` its value in a `OnceLock` (written and read
+//! only on the far side of its `Once`'s lock).
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Locks `m`, ignoring poisoning.
 ///

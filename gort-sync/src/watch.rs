@@ -1,7 +1,7 @@
 //! tokio's `sync::watch`: one value, many readers, each told when it
 //! changes.
 //!
-//! The value lives in a `std::sync::RwLock` (a [`Ref`] is its read guard);
+//! The value lives in an `RwLock` (a [`Ref`] is its read guard);
 //! beside it, one lock holds the version (bumped by every send), the
 //! handle counts, and the queues of tasks waiting in
 //! [`Receiver::changed`] and [`Sender::closed`]. Each receiver remembers
@@ -25,14 +25,14 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{ready, Context, Poll, Waker};
 
 use gort_core::coop::poll_proceed;
 use gort_core::wait::{set_wait_reason, WaitReason};
 
-use crate::primitives::{lock, Arc, Mutex};
+use crate::primitives::{
+    lock, Arc, AtomicU64, Mutex, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 use crate::waitq::{poll_receivers_gone, remove_waiter, WaitQueue};
 
 /// tokio's `watch::error`.

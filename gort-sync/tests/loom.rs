@@ -6,8 +6,9 @@
 //! its Mutex/Arc/atomics for loom's under `--cfg loom`).
 #![cfg(loom)]
 
-use std::future::Future;
-use std::pin::Pin;
+#[path = "common/loom.rs"]
+mod loom_common;
+
 use std::task::{Context, Poll};
 
 use gort_sync::{chan, select, Mutex, RwMutex, TryRecvError};
@@ -15,16 +16,7 @@ use loom::future::block_on;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
-
-/// Polls the inner future once and reports what it returned.
-struct PollOnce<'a, F>(Pin<&'a mut F>);
-
-impl<F: Future> Future for PollOnce<'_, F> {
-    type Output = Poll<F::Output>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(self.0.as_mut().poll(cx))
-    }
-}
+use loom_common::PollOnce;
 
 #[test]
 fn loom_unbuffered_handoff_delivers_the_value() {

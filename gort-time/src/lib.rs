@@ -27,6 +27,7 @@ mod clock;
 pub mod driver;
 mod heap;
 mod interval;
+mod loom;
 mod sleep;
 mod timeout;
 mod timer;

@@ -20,6 +20,77 @@
 //! `switch.rs` (the hand-written context switch for x86_64 and aarch64),
 //! `signal.rs` (guard-page faults become "goroutine stack overflow").
 //!
+//! # Soundness: why spawning a coroutine is `unsafe`
+//!
+//! A coroutine suspended on one M can be resumed by another M after its
+//! task was stolen or its P handed off, so *the OS thread under a coroutine
+//! can change at every [`wait`] and [`yield_now`]*. The type system cannot
+//! see that: `wait` is a plain function call, so a `!Send` value or a
+//! borrow of a thread-local held across it compiles, and the code after it
+//! may run on another thread. An earlier `go` was a safe function, and with
+//! it safe code raced: 38 of 64 coroutines that held a `thread_local!`
+//! `Cell`'s reference across a `wait` resumed on another thread and wrote
+//! the first thread's `Cell` while that thread ran other tasks. No safe
+//! `go` can both let a coroutine migrate and be sound, so gort makes the
+//! choice of the `may` crate: [`go`], [`Builder::spawn`] and
+//! [`CoroFuture::new`] are `unsafe fn`s, and their caller promises the
+//! contract below. [`wait`] and [`yield_now`] stay safe: inside a coroutine
+//! the spawn's contract covers them, and outside one they switch nothing
+//! (`wait` blocks the thread, `yield_now` yields it).
+//!
+//! What the compiler now refuses:
+//!
+//! ```compile_fail,E0133
+//! let _ = gort_core::coro::go(|| ());
+//! ```
+//!
+//! The contract, for all the code the coroutine runs (its closure and every
+//! function it calls, destructors included). Call a *switch* any [`wait`]
+//! or [`yield_now`] made on the coroutine; after each one the code may run
+//! on another OS thread.
+//! 1. Nothing `!Send` is alive across a switch: no `std::sync::MutexGuard`
+//!    or `RwLock` guard, no `StdoutLock`/`StderrLock`/`StdinLock` (from
+//!    `stdout().lock()`), no `Rc`, no `Ref`/`RefMut` of a `RefCell`,
+//!    no `gort::sync::watch::Ref`, no `GcCellRef`/`GcCellRefMut` (both
+//!    wrap std lock guards).
+//! 2. No reference into a thread-local is alive across a switch: no
+//!    `wait` inside `KEY.with(|v| ..)`, nor any reference that came out of
+//!    one.
+//! 3. No function frame reads or writes one thread-local both before and
+//!    after a switch, even with nothing held: the compiler may compute the
+//!    thread-local's address once per frame and use the old thread's copy
+//!    after the switch. Reach such a thread-local through a separate
+//!    `#[inline(never)]` function each time. This counts library functions
+//!    called directly whose thread-local reads the compiler may inline
+//!    into your frame: `std::thread::current()`, `gort::spawn`,
+//!    `Handle::current()`, `gort::time::sleep` (which reads the clock when
+//!    made); call them through such a function too when one frame calls
+//!    them on both sides of a switch. [`go`], [`Builder::spawn`], [`wait`]
+//!    and [`yield_now`] keep their own reads out of line.
+//!
+//! `F: Send` and `T: Send` already cover what the closure captures and
+//! returns. Fine across a switch: owned `Send` values (`String`, `Vec`,
+//! `Box`, `Arc`), gort's channel endpoints and join handles, the guards of
+//! `gort::sync::Mutex` and `RwMutex` (`MutexGuard`, `OwnedMutexGuard`,
+//! `RwMutexReadGuard`, `RwMutexWriteGuard`), semaphore and `mpsc` permits,
+//! `Gc<T>` for `T: Send + Sync`; a std `Mutex` locked and unlocked between
+//! two switches; any future passed to `wait` (each poll runs in a frame of
+//! its own, below); [`go`] and [`Builder::spawn`] in a loop around a
+//! switch (their runtime lookup runs in a frame of its own).
+//!
+//! What gort does on its side: every function that switches stacks is
+//! `#[inline(never)]` and touches no thread-local itself; `wait` polls
+//! through an `#[inline(never)]` helper, so a leaf future computes its
+//! thread-local addresses on the thread that polls it; the switch is an
+//! opaque call into assembly, which the compiler must assume reads and
+//! writes all memory; and `wait` never switches while the coroutine unwinds
+//! (see "Cancellation and shutdown").
+//!
+//! A safe constructor is possible for coroutines that never migrate: one
+//! pinned to the thread that spawned it (Go's `LockOSThread`), resumed only
+//! there, like a `LocalSet` task, at the cost of never being stolen by an
+//! idle P. gort does not have it yet.
+//!
 //! # Stack size
 //!
 //! Go starts a goroutine at 8 KiB and copies the stack when it grows; Rust
@@ -54,45 +125,39 @@
 //! "stack overflow" fatal error does: nothing can be unwound from a stack
 //! that has no room left, and going on would corrupt memory.
 //!
-//! [`JoinHandle::abort`] on a suspended coroutine (and runtime shutdown)
-//! drops its `CoroFuture`, which resumes the coroutine one last time with a
-//! cancelled flag: the `wait` it is suspended in unwinds with a private
-//! payload, so every value on the coroutine's stack is dropped, then the
-//! boundary catches the unwind and the stack is reused. A coroutine that
-//! catches that unwind itself and calls `wait` again unwinds again. A
-//! destructor that calls `wait` while unwinding blocks its thread instead of
-//! switching (see below).
+//! # Cancellation and shutdown
 //!
-//! # Thread-locals: the trap, and what gort does about it
+//! [`JoinHandle::abort`] on a suspended coroutine (from any thread) and
+//! runtime shutdown drop its `CoroFuture`, which resumes the coroutine one
+//! last time with a cancelled flag: the `wait` (or [`yield_now`]) it is
+//! suspended in unwinds with a private payload, so every value on the
+//! coroutine's stack is dropped, then the boundary catches the unwind and
+//! the stack is reused. A coroutine that catches that unwind itself and
+//! calls `wait` again unwinds again (one that swallows the cancellation
+//! forever keeps the drop from returning, like any endless loop).
 //!
-//! A coroutine suspended on one M can be resumed by another M after its
-//! task was stolen, so *the OS thread under a coroutine can change at every
-//! `wait`*. This is the known soundness trap of stackful coroutines in Rust
-//! (see the `may` crate's issues on thread-locals cached across a
-//! coroutine switch): code that reads a thread-local before a `wait` and
-//! again after it may, once the compiler has computed the thread-local's
-//! address once for the whole function, touch the old thread's copy from
-//! the new thread; and a `!Send` value held across a `wait` (an `Rc`, a
-//! `std::sync::MutexGuard`, a reference into a thread-local) is used on a
-//! thread it was not made for. The type system cannot see a stack switch
-//! inside a plain function call, so gort protects what it can:
-//! - [`go`] requires `F: Send` and `T: Send`: everything the closure
-//!   captures and returns may move between threads;
-//! - gort's own thread-locals (the cooperative budget, wait reasons, the
-//!   current task, the current M, the running coroutine) are never cached
-//!   across a switch: every function that switches stacks is
-//!   `#[inline(never)]` and touches no thread-local itself; [`wait`] polls
-//!   through an `#[inline(never)]` helper, so every leaf future computes its
-//!   thread-local addresses afresh on the thread that runs it; and the
-//!   switch is an opaque call into assembly, which the compiler must assume
-//!   reads and writes all memory;
-//! - [`wait`] never switches while the thread is unwinding (the panic count
-//!   is per thread): it blocks the thread instead.
+//! A `wait` called while the coroutine unwinds (from a destructor, during a
+//! panic or the cancellation) never switches stacks: the panic count std
+//! keeps is per thread, and a switch would carry it to the wrong thread.
+//! It blocks the thread until its future is ready instead, as outside a
+//! coroutine.
 //!
-//! What stays the caller's duty, as with `may`: do not hold `!Send` values
-//! or thread-local references across a `wait`, and do not read one
-//! thread-local both before and after a `wait` in the same function
-//! (access it from a separate `#[inline(never)]` function instead).
+//! The drop that cancels can itself run during a panic: a runtime dropped
+//! while its thread unwinds (a failing `assert!` in a `#[gort::test]` with a
+//! coroutine alive). That thread's panic count says "unwinding" though the
+//! coroutine is not, so:
+//! - the suspended `wait` checks the cancelled flag before the panic count:
+//!   it unwinds instead of blocking on a future nothing will complete;
+//! - the drop resumes the coroutine on a fresh thread (and joins it), whose
+//!   panic count is the coroutine's own, so destructors that `wait` block
+//!   and a `wait` after a caught cancellation unwinds again, as in any other
+//!   cancellation. Only if no thread can be started does the coroutine run
+//!   on the dropping thread; its later `wait`s block that thread.
+//!
+//! The runtime's drop then returns and the first panic goes on unwinding.
+//! A coroutine *polled* (not cancelled) by an unwinding thread, say by a
+//! `block_on` inside a destructor, cannot switch either: each of its
+//! `wait`s blocks that thread.
 
 mod signal;
 mod stack;
@@ -134,28 +199,52 @@ pub fn stack_stats() -> StackStats {
 /// Inside `f`, [`wait`] suspends only this goroutine. The task is named
 /// nothing and gets [`DEFAULT_STACK_SIZE`]; use [`Builder`] for either.
 ///
+/// # Safety
+/// After every [`wait`] or [`yield_now`] it makes (a *switch*), the
+/// goroutine may go on running on a different OS thread. The caller
+/// promises that no code the goroutine runs (`f`, every function it calls,
+/// every destructor on its stack), across any switch:
+/// - keeps a value alive that is not `Send`: std's `MutexGuard` and
+///   `RwLock` guards, `StdoutLock` (`stdout().lock()`) and its siblings,
+///   `Rc`, `RefCell`'s `Ref`/`RefMut`, gort's `watch::Ref`, `GcCellRef`,
+///   `GcCellRefMut`;
+/// - keeps a reference into a thread-local alive (a switch inside
+///   `KEY.with(|v| ..)`, or a reference that came out of one);
+/// - reads or writes one thread-local both before and after the switch in
+///   the same function frame (reach it through an `#[inline(never)]`
+///   function each time instead).
+///
+/// Owned `Send` values, gort's channel endpoints and join handles, and the
+/// guards of `gort::sync::Mutex` and `RwMutex` (all `Send`) may be held
+/// across a switch. The module docs ("Soundness") give the reasons.
+///
 /// # Panics
 /// Outside a runtime, as [`spawn`](crate::spawn).
 ///
 /// ```
 /// let rt = gort_core::runtime::Builder::new().procs(2).build().unwrap();
 /// let v = rt.block_on(async {
-///     let h = gort_core::coro::go(|| {
-///         let inner = gort_core::spawn(async { 20 });
-///         // Blocks this goroutine, not its thread.
-///         gort_core::coro::wait(inner).unwrap() + 1
-///     });
+///     // SAFETY: across its one switch (the `wait`) the goroutine holds only
+///     // the `JoinHandle` it waits on, which is `Send`; no thread-locals.
+///     let h = unsafe {
+///         gort_core::coro::go(|| {
+///             let inner = gort_core::spawn(async { 20 });
+///             // Blocks this goroutine, not its thread.
+///             gort_core::coro::wait(inner).unwrap() + 1
+///         })
+///     };
 ///     h.await.unwrap()
 /// });
 /// assert_eq!(v, 21);
 /// ```
 #[track_caller]
-pub fn go<F, T>(f: F) -> JoinHandle<T>
+pub unsafe fn go<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    Builder::new().spawn(f)
+    // SAFETY: our caller keeps the contract, which is the same.
+    unsafe { Builder::new().spawn(f) }
 }
 
 /// Options for a goroutine: its stack reserve and a name (shown in task
@@ -164,12 +253,11 @@ where
 /// ```
 /// let rt = gort_core::runtime::Builder::new().procs(1).build().unwrap();
 /// let v = rt.block_on(async {
-///     gort_core::coro::Builder::new()
+///     let small = gort_core::coro::Builder::new()
 ///         .stack_size(64 * 1024)
-///         .name("small")
-///         .spawn(|| 5)
-///         .await
-///         .unwrap()
+///         .name("small");
+///     // SAFETY: the goroutine never switches.
+///     unsafe { small.spawn(|| 5) }.await.unwrap()
 /// });
 /// assert_eq!(v, 5);
 /// ```
@@ -209,10 +297,19 @@ impl Builder {
 
     /// Spawns `f` as a goroutine on the current runtime.
     ///
+    /// # Safety
+    /// The contract of [`go`]: nothing `!Send`, no reference into a
+    /// thread-local, and no thread-local accessed both before and after in
+    /// one frame, across any [`wait`] or [`yield_now`] the goroutine makes.
+    ///
     /// # Panics
     /// Outside a runtime.
+    // Never inlined: the lookups of the current runtime and worker stay in
+    // this frame, out of a calling goroutine's frame, where one made before
+    // a switch could be reused after it (rule 3 in the module docs).
+    #[inline(never)]
     #[track_caller]
-    pub fn spawn<F, T>(self, f: F) -> JoinHandle<T>
+    pub unsafe fn spawn<F, T>(self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -239,11 +336,13 @@ impl Builder {
 /// it finishes or suspends in [`wait`].
 ///
 /// [`go`] spawns one of these as a task; it can also be polled by any other
-/// executor (it is `Send`), with the same thread-local caveats.
+/// executor (it is `Send`, so it may be polled on a different thread each
+/// time), under the same contract.
 ///
 /// ```
 /// let rt = gort_core::runtime::Builder::new().procs(1).build().unwrap();
-/// let v = rt.block_on(gort_core::coro::CoroFuture::new(|| 2 + 2));
+/// // SAFETY: the goroutine never switches.
+/// let v = rt.block_on(unsafe { gort_core::coro::CoroFuture::new(|| 2 + 2) });
 /// assert_eq!(v, 4);
 /// ```
 pub struct CoroFuture<F, T> {
@@ -270,7 +369,13 @@ where
     T: Send + 'static,
 {
     /// A goroutine running `f` on a [`DEFAULT_STACK_SIZE`] stack, unnamed.
-    pub fn new(f: F) -> CoroFuture<F, T> {
+    ///
+    /// # Safety
+    /// The contract of [`go`], for every thread that polls this future:
+    /// nothing `!Send`, no reference into a thread-local, and no
+    /// thread-local accessed both before and after in one frame, across any
+    /// [`wait`] or [`yield_now`] the goroutine makes.
+    pub unsafe fn new(f: F) -> CoroFuture<F, T> {
         CoroFuture {
             f: Some(f),
             stack_size: DEFAULT_STACK_SIZE,
@@ -367,11 +472,9 @@ impl<F, T> Drop for CoroFuture<F, T> {
         // SAFETY: the control block is ours until freed at the end.
         let s = unsafe { shared.as_ref() };
         if !s.base.done.get() {
-            // Suspended in `wait`: resume it once with the cancelled flag, so
-            // it unwinds and drops everything on its stack.
-            s.base.cancelled.set(true);
-            // SAFETY: suspended, so resumable; its stack is still mapped.
-            unsafe { resume(&s.base) };
+            // SAFETY: not done and not running (we hold it), so suspended in
+            // `wait`; its stack is still mapped.
+            unsafe { cancel(&s.base) };
         }
         // SAFETY: nothing runs on the coroutine stack now.
         let stack = unsafe { (*s.stack.get()).take() };
@@ -459,6 +562,66 @@ unsafe fn resume(base: &Base) {
     signal::set_running(prev_guard);
 }
 
+/// Resumes a suspended coroutine one last time with the cancelled flag, so
+/// the `wait` it is suspended in unwinds and every value on its stack is
+/// dropped.
+///
+/// A coroutine tells whether *it* is unwinding by the thread's panic count,
+/// so it must not be resumed by a thread that is unwinding itself (a
+/// runtime dropped during a panic): its destructors could not tell a `wait`
+/// called during the cancellation unwind, which must block, from a `wait`
+/// after it caught the cancellation, which must unwind again. Such a drop
+/// resumes the coroutine on a fresh thread and joins it; only if no thread
+/// can be started does it resume here, where the suspended `wait` still
+/// unwinds first and any later `wait` blocks this thread.
+///
+/// # Safety
+/// `base` belongs to a suspended coroutine whose stack is mapped.
+unsafe fn cancel(base: &Base) {
+    base.cancelled.set(true);
+    if thread_is_unwinding() && resume_on_fresh_thread(base) {
+        return;
+    }
+    // SAFETY: suspended, as the caller says.
+    unsafe { resume(base) };
+}
+
+/// Runs `resume(base)` on a new thread and waits for it; false if no
+/// thread could be started (nothing was resumed then).
+fn resume_on_fresh_thread(base: &Base) -> bool {
+    struct Suspended<'a>(&'a Base);
+    // SAFETY: the control block is touched by one thread at a time: the
+    // thread that sends this waits in the scope below until the coroutine
+    // has switched back, and touches the block only after that.
+    unsafe impl Send for Suspended<'_> {}
+    impl Suspended<'_> {
+        fn resume(self) {
+            // SAFETY: `cancel`'s caller says the coroutine is suspended.
+            unsafe { resume(self.0) }
+        }
+    }
+    let suspended = Suspended(base);
+    // The coroutine's destructors see the runtime the dropping thread saw.
+    let runtime = crate::runtime::Handle::try_current().ok();
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("gort-coro-cancel".into())
+            .spawn_scoped(scope, move || {
+                let _entered = runtime.as_ref().map(|h| h.enter());
+                suspended.resume()
+            }) {
+            Ok(h) => {
+                // A panic in `resume` itself (the coroutine's own unwinds stop
+                // at its boundary) leaves the coroutine not done, and `Drop`
+                // then never reuses its stack.
+                let _ = h.join();
+                true
+            }
+            Err(_) => false,
+        }
+    })
+}
+
 /// Coroutine side: switches back to the poller that resumed us. Returns
 /// when a later poll (perhaps on another thread) resumes us.
 ///
@@ -512,9 +675,15 @@ where
 /// The leaf future records its wait reason, which task dumps show for the
 /// goroutine.
 ///
+/// Safe to call anywhere: in a goroutine, what may be held across it is the
+/// contract of the `unsafe` spawn that started the goroutine (see [`go`]);
+/// outside one it switches nothing.
+///
 /// # Panics
-/// In a goroutine whose task was aborted, `wait` unwinds (with a private
-/// payload the goroutine's boundary swallows) so its stack is dropped.
+/// In a goroutine whose task was aborted (or whose runtime shuts down),
+/// `wait` unwinds (with a private payload the goroutine's boundary
+/// swallows) so its stack is dropped; again at every later `wait` if the
+/// goroutine catches that unwind.
 ///
 /// ```
 /// // Outside a goroutine: blocks the thread.
@@ -541,6 +710,14 @@ pub fn wait<Fut: IntoFuture>(fut: Fut) -> Fut::Output {
         }
         // SAFETY: we run on the coroutine's stack (CURRENT said so).
         unsafe { suspend(base) };
+        // Resumed by a poll or by the drop that cancels us. Nothing was
+        // unwinding on this stack when this `wait` suspended, so a panic in
+        // progress on this thread now belongs to whoever resumed us, and
+        // must not turn the cancellation into a block on `fut` that nothing
+        // will complete: unwind before the check at the top of the loop.
+        if base.cancelled.get() {
+            panic::resume_unwind(Box::new(Cancelled));
+        }
     }
 }
 
@@ -557,6 +734,9 @@ fn poll_once<Fut: Future>(fut: Pin<&mut Fut>, base: &Base) -> Poll<Fut::Output> 
 
 /// Go's `runtime.Gosched` for a goroutine: every other runnable task of its
 /// P gets a turn before it continues. Outside a goroutine, yields the thread.
+///
+/// A switch like [`wait`], under the same contract of the spawn; it unwinds
+/// the same way when the goroutine is cancelled.
 ///
 /// ```
 /// gort_core::coro::yield_now(); // outside a goroutine: std::thread::yield_now

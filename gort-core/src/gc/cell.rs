@@ -38,7 +38,8 @@ use super::trace::{RootOp, Rooting, Trace, Tracer};
 pub struct GcCell<T> {
     lock: RwLock<()>,
     /// Whether this cell is inside a value in the GC heap. Changed only by
-    /// `Trace::rooting`, which the heap calls with the cell to itself.
+    /// `Trace::rooting`, which the heap calls with the cell to itself;
+    /// cleared when the value is killed (a `Drop` may move the cell out).
     in_heap: AtomicBool,
     /// Whether the handles in `value` are roots: the cell is outside the
     /// heap, or it is borrowed mutably. Changed only under the heap's read
@@ -179,7 +180,16 @@ unsafe impl<T: Trace> Trace for GcCell<T> {
                     value.rooting(r);
                 }
             }
-            RootOp::Kill => value.rooting(r),
+            RootOp::Kill => {
+                // The enclosing value is about to be dropped, but its Drop
+                // may move this cell out (`mem::take`) and keep it: from
+                // now on it is outside the heap, so a later `borrow_mut`
+                // must leave the handles put in it rooted. Its current
+                // contents are all dead, so none needs rooting.
+                value.rooting(r);
+                self.in_heap.store(false, Ordering::Relaxed);
+                self.content_rooted.store(true, Ordering::Relaxed);
+            }
         }
     }
 }

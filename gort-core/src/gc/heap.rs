@@ -2,8 +2,10 @@
 //! GOGC and the memory limit), the stop-the-world mark-sweep cycle
 //! (Go's `gcStart` → `gcMark` → `gcSweep`), `MemStats`, `gctrace`.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -146,9 +148,15 @@ impl Heap {
         self.world.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Go's `mallocgc`: links a new object with one root, unroots the
-    /// handles inside it, and starts a cycle if the heap reached its goal.
-    pub(crate) fn allocate<T: Trace + Send + Sync + 'static>(&self, value: T) -> NonNull<GcBox<T>> {
+    /// Go's `mallocgc`: links a new object with one root and unroots the
+    /// handles inside it. Returns the object and whether the heap reached
+    /// its goal: the caller then makes the handle that owns the root and
+    /// calls `collect_if_due`, so a panicking `Drop` in that cycle unwinds
+    /// through the handle (releasing the root) instead of leaking it.
+    pub(crate) fn allocate<T: Trace + Send + Sync + 'static>(
+        &self,
+        value: T,
+    ) -> (NonNull<GcBox<T>>, bool) {
         let boxed = Box::new(GcBox {
             header: new_header(),
             value,
@@ -165,10 +173,13 @@ impl Heap {
         st.heap_alloc += size;
         st.total_alloc += size;
         st.mallocs += 1;
-        if st.heap_alloc >= st.next_gc {
-            self.run_cycle(st, false);
-        }
-        ptr
+        (ptr, st.heap_alloc >= st.next_gc)
+    }
+
+    /// Runs a cycle if the heap is at its goal (after `allocate`).
+    pub(crate) fn collect_if_due(&self) {
+        let st = self.write();
+        self.maybe_collect(st);
     }
 
     pub(crate) fn set_finalizer(&self, obj: NonNull<Erased>, f: Finalizer) {
@@ -271,10 +282,22 @@ impl Heap {
             // that can reach the object.
             unsafe { (*obj.0.as_ptr()).value.rooting(Rooting(RootOp::Kill)) };
         }
-        // If one value's Drop panics, the panic propagates (out of
-        // `collect` or `Gc::new`) after `rest` has freed the others.
-        let mut rest = FreeOnDrop(dead.into_iter());
-        rest.free_all();
+        // Drops may panic, collect or allocate (both take the lock anew).
+        // Every value is dropped and freed whatever the others do; the
+        // first panic then propagates (out of `collect` or `Gc::new`).
+        let mut first_panic = None;
+        for obj in dead {
+            // SAFETY: allocated by `Box` in `allocate`, unlinked and killed
+            // by this cycle, so no live handle points to it; `dead` yields
+            // it once, so it is dropped exactly once.
+            let boxed = unsafe { Box::from_raw(obj.0.as_ptr()) };
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(boxed))) {
+                match first_panic {
+                    None => first_panic = Some(payload),
+                    Some(_) => drop_payload(payload),
+                }
+            }
+        }
         if self.gctrace {
             eprintln!(
                 "gc {num_gc} @{:.3}s: {:.3} ms pause, {}->{} MB, {} MB goal, {freed} objects freed",
@@ -288,6 +311,9 @@ impl Heap {
                     (goal >> 20).to_string()
                 },
             );
+        }
+        if let Some(payload) = first_panic {
+            panic::resume_unwind(payload);
         }
     }
 
@@ -346,24 +372,12 @@ impl Heap {
     }
 }
 
-/// Unlinked, killed objects still to free; frees the remainder when
-/// dropped, so a panicking `Drop` does not leak the rest of the cycle.
-struct FreeOnDrop(std::vec::IntoIter<ObjPtr>);
-
-impl FreeOnDrop {
-    fn free_all(&mut self) {
-        for obj in &mut self.0 {
-            // SAFETY: allocated by `Box` in `allocate`, unlinked and killed
-            // by the cycle, so no live handle points to it; the iterator
-            // yields it once, so it is dropped exactly once.
-            drop(unsafe { Box::from_raw(obj.0.as_ptr()) });
-        }
-    }
-}
-
-impl Drop for FreeOnDrop {
-    fn drop(&mut self) {
-        self.free_all();
+/// Drops the payload of a second panic in one sweep (the panic hook has
+/// reported it); a payload whose own `Drop` panics is leaked rather than
+/// let out of the sweep.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
     }
 }
 

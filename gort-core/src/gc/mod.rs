@@ -79,22 +79,88 @@
 //!   roots, Go's model, so GOGC, the memory limit and MemStats mean what
 //!   they mean in Go.
 //!
-//! # Freed objects cannot be observed
+//! # Soundness rules: `Drop` and dead handles
 //!
-//! - A dropped value's fields may point to objects freed in the same cycle.
-//!   Before any value is dropped, every handle in every unreachable value is
-//!   *killed*; dereferencing or cloning a dead handle panics ("this Gc
-//!   points to an object the collector is freeing"). So a `Drop` impl on a
-//!   GC'd type is allowed, but must not use its `Gc` fields; use
-//!   [`Gc::set_finalizer`] for code that needs them (rust-gc forbids `Drop`
-//!   and has `Finalize` instead).
-//! - Values are dropped by the thread that ran the cycle, after it released
-//!   the heap lock; hence `Gc::new` requires `T: Send + Sync + 'static`.
-//!   A `Drop` that panics unwinds out of that thread's `collect` or
-//!   `Gc::new`, after the cycle's other dead values are freed.
+//! What a user must know; nothing here can cause undefined behaviour from
+//! safe code, but some of it panics.
+//!
+//! - **`Drop` is allowed** on a GC'd type (rust-gc forbids it and has a
+//!   `Finalize` trait instead; gort keeps `Drop` so `#[derive(Trace)]`
+//!   types need nothing special).
+//! - **In a `Drop`, the value's `Gc` fields are dead.** A cycle frees every
+//!   unreachable object at once, in no particular order, so a field may
+//!   point to an object already freed in the same cycle. Before any value
+//!   is dropped, every handle inside every unreachable value is *killed*:
+//!   the handle itself records that it is dead (its `state`, set once and
+//!   never cleared), and nothing ever reads through a dead handle's
+//!   pointer again.
+//! - **Dereferencing or cloning a dead handle panics** with "gort::gc: use
+//!   of a dead Gc: ...", as do [`Gc::set_finalizer`] and anything that
+//!   dereferences (`GcCell` borrows through it). `Gc::ptr_eq` is `false`
+//!   for a dead handle (it points to no object); `Debug` prints
+//!   `Gc(<dead>)`, `Display` `<dead Gc>`.
+//! - **Moving a dead handle out is harmless.** A `Drop` may take its fields
+//!   (`self.next.borrow_mut().take()`, `mem::take(&mut self.next)`) and
+//!   store them anywhere — a `static Mutex<Vec<Gc<_>>>`, a new `Gc::new`,
+//!   a live object's `GcCell`. The handle stays dead there: the collector
+//!   does not trace it, moving it into or out of the heap roots and
+//!   unroots nothing, and dropping it does nothing. It does not keep its
+//!   object alive, even if that object is still reachable another way.
+//!   A `GcCell` moved out whole (`mem::take(&mut self.cell)`) is outside
+//!   the heap from then on: the handles later put in it are roots.
+//! - Use [`Gc::set_finalizer`] for code that needs the object graph when an
+//!   object dies: a finalizer gets a live, rooted handle (Go's rule, below).
+//! - A `Drop` may allocate, call [`collect`] (both take the heap lock anew:
+//!   values are dropped after the cycle released it) or panic. Values are
+//!   dropped by the thread that ran the cycle; hence `Gc::new` requires
+//!   `T: Send + Sync + 'static`. Every dead value is dropped and freed even
+//!   if some `Drop`s panic; the first panic then unwinds out of that
+//!   thread's `collect` or `Gc::new` (the others are only reported by the
+//!   panic hook).
 //! - `#[gc(skip)]` and the empty impls for `Arc`/`Rc` are sound: the handles
 //!   they hide are never unrooted, so they stay roots (a cycle through them
-//!   is leaked, not freed early). Implementing `Trace` by hand is `unsafe`.
+//!   is leaked, not freed early) and stay live in a `Drop`. Implementing
+//!   `Trace` by hand is `unsafe`.
+//!
+//! ```
+//! use gort_core::gc::{self, Gc, GcCell, Rooting, Trace, Tracer};
+//! use std::sync::Mutex;
+//!
+//! struct Node {
+//!     next: GcCell<Option<Gc<Node>>>,
+//! }
+//! // SAFETY: both methods visit `next`, the only field holding a `Gc`.
+//! unsafe impl Trace for Node {
+//!     fn trace(&self, t: &mut Tracer) { self.next.trace(t) }
+//!     fn rooting(&self, r: Rooting) { self.next.rooting(r) }
+//! }
+//!
+//! static STASH: Mutex<Vec<Gc<Node>>> = Mutex::new(Vec::new());
+//! impl Drop for Node {
+//!     fn drop(&mut self) {
+//!         // Allowed: moving the (dead) handle out and keeping it.
+//!         if let Some(next) = self.next.borrow_mut().take() {
+//!             STASH.lock().unwrap().push(next);
+//!         }
+//!     }
+//! }
+//!
+//! let a = Gc::new(Node { next: GcCell::new(None) });
+//! let b = Gc::new(Node { next: GcCell::new(Some(a.clone())) });
+//! *a.next.borrow_mut() = Some(b.clone()); // a cycle
+//! drop((a, b));
+//! gc::collect(); // frees both; each Drop stashes the other
+//! gc::collect(); // the stashed handles are never traced
+//!
+//! let stashed = std::mem::take(&mut *STASH.lock().unwrap());
+//! assert_eq!(stashed.len(), 2);
+//! assert!(!Gc::ptr_eq(&stashed[0], &stashed[0]), "dead: no object");
+//! let deref = std::panic::AssertUnwindSafe(|| stashed[0].next.borrow().is_some());
+//! let err = std::panic::catch_unwind(deref).unwrap_err();
+//! let msg = err.downcast_ref::<&str>().unwrap();
+//! assert!(msg.starts_with("gort::gc: use of a dead Gc"));
+//! drop(stashed); // dropping dead handles touches nothing
+//! ```
 //!
 //! # When a cycle runs
 //!

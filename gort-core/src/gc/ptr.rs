@@ -51,11 +51,20 @@ pub(crate) struct GcBox<T: ?Sized> {
 /// the mark stack hold.
 pub(crate) type Erased = GcBox<dyn Trace + Send + Sync>;
 
-/// The handle's rooting state (`Gc::state`).
+/// The handle's rooting state (`Gc::state`): outside the GC heap, counted
+/// in its object's `roots`. Set by `Gc::new`, `clone`, a finalizer's
+/// handle, and `Rooting::Root` on an unrooted handle.
 const ROOTED: u8 = 0;
-/// Inside a value in the GC heap: not counted in `roots`.
+/// Inside a value in the GC heap: not counted in `roots`. Set by
+/// `Rooting::Unroot` on a rooted handle.
 const UNROOTED: u8 = 1;
-/// Inside an unreachable value being dropped: its object may be freed.
+/// Killed: the handle was inside a value the collector found unreachable,
+/// so its object may be freed in the same cycle. Set by `Rooting::Kill`
+/// before any swept value is dropped, and never cleared: the handle keeps
+/// it wherever it moves (a static, a new `Gc`, a live `GcCell`). Nothing
+/// reads through a dead handle's pointer (`Gc::live_ptr`): tracing,
+/// rooting and dropping it do nothing, `ptr_eq` is false, `Deref`,
+/// `clone` and `set_finalizer` panic (`dead_handle`).
 const DEAD: u8 = 2;
 
 /// A shared handle to a value in the process-wide GC heap.
@@ -90,7 +99,8 @@ pub struct Gc<T> {
     ptr: NonNull<GcBox<T>>,
     /// `ROOTED`, `UNROOTED` or `DEAD`. Changed only through
     /// `Trace::rooting`, which the heap calls only while it has the value
-    /// holding this handle to itself; read by `clone`, `deref`, `drop`.
+    /// holding this handle to itself; `DEAD` is final. Read by every
+    /// method before it touches `ptr`.
     state: AtomicU8,
 }
 
@@ -106,18 +116,24 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
     /// roots: from now on they keep their objects alive only while this
     /// one is reachable.
     ///
-    /// This may run a collection first (the heap reached its goal, see
-    /// [`set_gc_percent`](super::set_gc_percent)).
+    /// This may run a collection once the object is linked (the heap
+    /// reached its goal, see [`set_gc_percent`](super::set_gc_percent)).
     ///
     /// # Panics
     /// If `GORT_GOGC`, `GORT_MEMLIMIT` or `GORT_DEBUG` is invalid (the
-    /// message names the variable and its value).
+    /// message names the variable and its value), or with the first panic
+    /// of a `Drop` that collection runs (the new object is then released
+    /// with the handle, as any unwinding would).
     pub fn new(value: T) -> Gc<T> {
-        let ptr = heap().allocate(value);
-        Gc {
+        let (ptr, cycle_due) = heap().allocate(value);
+        let handle = Gc {
             ptr,
             state: AtomicU8::new(ROOTED),
+        };
+        if cycle_due {
+            heap().collect_if_due();
         }
+        handle
     }
 
     /// Registers `f` to run once, on the finalizer thread, after this
@@ -175,22 +191,44 @@ unsafe impl<T: Send + Sync> Send for SendPtr<T> {}
 
 impl<T> Gc<T> {
     /// Whether two handles point to the same object (Go's `==` on
-    /// pointers).
+    /// pointers). A dead handle (see the [module docs](super)) points to
+    /// no object: it is equal to none, itself included, even if a new
+    /// object now sits at its old address.
     pub fn ptr_eq(a: &Gc<T>, b: &Gc<T>) -> bool {
-        a.ptr == b.ptr
+        match (a.live_ptr(), b.live_ptr()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
     }
 
-    fn header(&self) -> &Header {
-        self.check_live();
-        // SAFETY: a live handle's object is live: a rooted handle counts in
-        // `roots`; an unrooted one sits in a value reachable from one (the
-        // caller borrowed it from there).
-        unsafe { &(*self.ptr.as_ptr()).header }
+    /// The object's pointer, or `None` for a dead handle, whose object may
+    /// be freed. Every method that dereferences `ptr` gets it here (or,
+    /// for `drop` and `rooting`, checks for `ROOTED`/`UNROOTED` first).
+    ///
+    /// A live handle's object is live: a rooted handle counts in `roots`;
+    /// an unrooted one sits in a value reachable from one (the caller
+    /// borrowed it from there, or the collector is tracing that value).
+    #[inline]
+    fn live_ptr(&self) -> Option<NonNull<GcBox<T>>> {
+        (self.state.load(Ordering::Relaxed) != DEAD).then_some(self.ptr)
+    }
+
+    /// The object, which must be live.
+    ///
+    /// # Panics
+    /// If the handle is dead.
+    fn object(&self) -> &GcBox<T> {
+        match self.live_ptr() {
+            // SAFETY: a live handle's object is live (`live_ptr`) for as
+            // long as the handle is borrowed.
+            Some(p) => unsafe { &*p.as_ptr() },
+            None => dead_handle(),
+        }
     }
 
     #[inline]
     fn check_live(&self) {
-        if self.state.load(Ordering::Relaxed) == DEAD {
+        if self.live_ptr().is_none() {
             dead_handle();
         }
     }
@@ -206,19 +244,20 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
 #[inline(never)]
 fn dead_handle() -> ! {
     panic!(
-        "gort::gc: this Gc points to an object the collector is freeing; \
-         it was reached from the Drop of another unreachable GC value \
-         (use Gc::set_finalizer to run code that needs the object graph)"
+        "gort::gc: use of a dead Gc: it was inside a value the collector \
+         found unreachable, and its object may be freed (a Drop of a GC'd \
+         value must not use its Gc fields; use Gc::set_finalizer for code \
+         that needs the object graph)"
     )
 }
 
 impl<T> Deref for Gc<T> {
     type Target = T;
 
+    /// # Panics
+    /// If the handle is dead (see the [module docs](super)).
     fn deref(&self) -> &T {
-        self.check_live();
-        // SAFETY: see `header`.
-        unsafe { &(*self.ptr.as_ptr()).value }
+        &self.object().value
     }
 }
 
@@ -227,8 +266,11 @@ impl<T> Clone for Gc<T> {
     /// increment; cloning a handle stored inside the heap (reached through
     /// a `Deref`) takes the heap lock for reading, since it may make an
     /// object a root again while the collector counts roots.
+    ///
+    /// # Panics
+    /// If the handle is dead (see the [module docs](super)).
     fn clone(&self) -> Gc<T> {
-        let h = self.header();
+        let h = &self.object().header;
         if self.state.load(Ordering::Relaxed) == ROOTED {
             h.roots.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -243,6 +285,8 @@ impl<T> Clone for Gc<T> {
 }
 
 impl<T> Drop for Gc<T> {
+    /// Releases the root of a rooted handle; an unrooted or dead handle
+    /// owns nothing.
     fn drop(&mut self) {
         if *self.state.get_mut() == ROOTED {
             // SAFETY: a rooted handle keeps its object alive until this
@@ -255,15 +299,19 @@ impl<T> Drop for Gc<T> {
 }
 
 // SAFETY: `trace` marks the one object this handle points to; `rooting`
-// changes this handle's own state. Both visit exactly this handle.
+// changes this handle's own state. Both visit exactly this handle; both
+// ignore a dead one, whose object may be freed.
 unsafe impl<T: Trace> Trace for Gc<T> {
     fn trace(&self, tracer: &mut Tracer) {
-        tracer.mark(self.ptr);
+        if let Some(obj) = self.live_ptr() {
+            tracer.mark(obj);
+        }
     }
 
     fn rooting(&self, r: Rooting) {
         let state = self.state.load(Ordering::Relaxed);
         match r.0 {
+            _ if state == DEAD => {}
             RootOp::Root if state == UNROOTED => {
                 // SAFETY: the handle's container is reachable (the heap is
                 // rooting a borrowed GcCell's contents), so the object is.
@@ -280,6 +328,9 @@ unsafe impl<T: Trace> Trace for Gc<T> {
                 self.state.store(UNROOTED, Ordering::Relaxed);
             }
             RootOp::Kill => {
+                // A rooted handle inside an unreachable value: in a
+                // `GcCell` whose `borrow_mut` guard was leaked
+                // (`mem::forget`), so its contents stayed roots.
                 if state == ROOTED {
                     // SAFETY: a rooted handle's object is alive.
                     unsafe { &(*self.ptr.as_ptr()).header }
@@ -293,15 +344,24 @@ unsafe impl<T: Trace> Trace for Gc<T> {
     }
 }
 
+/// The value's `Debug`; `Gc(<dead>)` for a dead handle (formatting never
+/// panics: it may run inside a panic message).
 impl<T: fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
+        match self.live_ptr() {
+            Some(_) => fmt::Debug::fmt(&**self, f),
+            None => f.write_str("Gc(<dead>)"),
+        }
     }
 }
 
+/// The value's `Display`; `<dead Gc>` for a dead handle (as `Debug`).
 impl<T: fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
+        match self.live_ptr() {
+            Some(_) => fmt::Display::fmt(&**self, f),
+            None => f.write_str("<dead Gc>"),
+        }
     }
 }
 

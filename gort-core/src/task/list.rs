@@ -13,8 +13,9 @@
 //! every completion.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use crate::loom::sync::{Mutex, MutexGuard};
 
 use super::raw::Header;
 use super::RawTask;
@@ -89,7 +90,7 @@ impl OwnedTasks {
         }
     }
 
-    fn shard(&self, task: RawTask) -> (std::sync::MutexGuard<'_, Shard>, &AtomicUsize) {
+    fn shard(&self, task: RawTask) -> (MutexGuard<'_, Shard>, &AtomicUsize) {
         let s = &self.shards[(task.header().id.0 as usize) & self.mask];
         (s.lock.lock().unwrap_or_else(|e| e.into_inner()), &s.live)
     }
@@ -190,5 +191,97 @@ impl OwnedTasks {
                 cur = unsafe { links(ptr) }.next;
             }
         }
+    }
+}
+
+/// Model-checked races of the list against shutdown (`scripts/loom.sh`):
+/// a spawn's `bind` against `close_and_drain`, and a completion's `remove`
+/// against it. The spawner does what `Shared::spawn` does: bind, or on a
+/// closed list drop the queue reference and shut the task down itself.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::OwnedTasks;
+    use crate::loom::sync::Arc;
+    use crate::loom::thread;
+    use crate::task::raw::loom_tests::{ready, Harness};
+
+    /// Spawns a task of `pending` polls on `h` and binds it to `list`;
+    /// returns whether it was bound. A refused task is cancelled at once.
+    fn spawn_and_bind(
+        h: &Harness,
+        list: &OwnedTasks,
+        pending: usize,
+    ) -> (
+        bool,
+        crate::task::JoinHandle<crate::task::raw::loom_tests::Output>,
+    ) {
+        let (raw, join) = h.spawn_linked(pending, None);
+        if list.bind(raw) {
+            return (true, join);
+        }
+        // The spawn path never queues a refused task: take its queue
+        // reference back and drop it.
+        drop(h.pop().expect("spawn_linked queued it"));
+        // SAFETY: not linked: the list reference is ours to give up.
+        unsafe { raw.shutdown() };
+        (false, join)
+    }
+
+    fn close(list: &OwnedTasks) {
+        for t in list.close_and_drain() {
+            // SAFETY: `close_and_drain` hands over each list reference.
+            unsafe { t.shutdown() };
+        }
+    }
+
+    #[test]
+    fn task_bound_while_the_list_closes_is_shut_down_by_the_closer_or_refused() {
+        loom::model(|| {
+            let list = Arc::new(OwnedTasks::new(1));
+            let l = list.clone();
+            let spawner = thread::spawn(move || {
+                let h = Harness::with_list(l.clone());
+                let (bound, join) = spawn_and_bind(&h, &l, usize::MAX);
+                if bound {
+                    // The worker polls it once; it parks (or finds it cancelled).
+                    h.run_queue();
+                }
+                (h, join)
+            });
+            close(&list);
+            let (h, mut join) = spawner.join().unwrap();
+            // Never left alive, never cancelled twice.
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            assert!(ready(&mut join).unwrap_err().is_cancelled());
+            assert_eq!(list.len(), 0);
+            assert_eq!(h.run_queue(), 0);
+            drop(join);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn completion_racing_close_unlinks_the_task_once() {
+        loom::model(|| {
+            let list = Arc::new(OwnedTasks::new(1));
+            let h = Harness::with_list(list.clone());
+            let (bound, mut join) = spawn_and_bind(&h, &list, 0);
+            assert!(bound);
+            let l = list.clone();
+            let closer = thread::spawn(move || close(&l));
+            // The worker runs it: it completes (leaving the list) or finds
+            // it cancelled by the closer.
+            assert_eq!(h.run_queue(), 1);
+            closer.join().unwrap();
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            assert_eq!(list.len(), 0);
+            match ready(&mut join) {
+                Ok(out) => drop(out),
+                Err(e) => assert!(e.is_cancelled()),
+            }
+            drop(join);
+            assert!(h.count(|c| &c.outputs_dropped) <= 1);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
     }
 }

@@ -503,7 +503,7 @@ where
     set.spawn(future, loc)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     //! The set's queue and task lifecycle on a plain single-threaded
     //! executor (no runtime), so they run under Miri.

@@ -18,7 +18,7 @@ pub(crate) mod raw;
 mod state;
 mod waker;
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 mod join;

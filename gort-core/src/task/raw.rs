@@ -23,12 +23,13 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::list::Pointers;
 use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
 use super::{JoinError, Notified, Schedule, TaskId, TaskMeta};
+use crate::loom::cell as tracked;
+use crate::loom::sync::Mutex;
 use crate::wait::WaitReason;
 
 /// The untyped part of every task. Read by the scheduler, wakers, the
@@ -95,7 +96,9 @@ enum Stage<F: Future> {
 struct Cell<F: Future, S> {
     header: Header,
     scheduler: S,
-    stage: UnsafeCell<Stage<F>>,
+    /// A loom-tracked cell under `cfg(loom)`, so the models catch two
+    /// accesses that the state word fails to order.
+    stage: tracked::UnsafeCell<Stage<F>>,
     join_waker: Mutex<Option<Waker>>,
 }
 
@@ -123,7 +126,7 @@ where
             meta,
         },
         scheduler,
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: tracked::UnsafeCell::new(Stage::Running(future)),
         join_waker: Mutex::new(None),
     });
     NonNull::from(Box::leak(cell)).cast()
@@ -253,7 +256,7 @@ where
     // SAFETY: the reference we hold keeps the task alive during the poll.
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
-    let stage = cell.stage.get();
+    let stage = &cell.stage;
     struct CurrentTask(*const Header);
     impl Drop for CurrentTask {
         fn drop(&mut self) {
@@ -262,14 +265,16 @@ where
     }
     let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(ptr.as_ptr())));
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: RUNNING gives us exclusive access to the stage.
-        let fut = match unsafe { &mut *stage } {
-            // SAFETY: the future lives in the heap cell and is dropped in
-            // place (never moved) when the stage changes, so it stays pinned.
-            Stage::Running(f) => unsafe { Pin::new_unchecked(f) },
-            _ => unreachable!("polled a task whose future is gone"),
-        };
-        crate::coop::with_budget(|| fut.poll(&mut cx))
+        stage.with_mut(|stage| {
+            // SAFETY: RUNNING gives us exclusive access to the stage.
+            let fut = match unsafe { &mut *stage } {
+                // SAFETY: the future lives in the heap cell and is dropped in
+                // place (never moved) when the stage changes, so it stays pinned.
+                Stage::Running(f) => unsafe { Pin::new_unchecked(f) },
+                _ => unreachable!("polled a task whose future is gone"),
+            };
+            crate::coop::with_budget(|| fut.poll(&mut cx))
+        })
     }));
     let out = match res {
         Ok(Poll::Pending) => {
@@ -313,15 +318,16 @@ where
 /// # Safety
 /// The caller holds `RUNNING`.
 unsafe fn store_output<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) {
-    let stage = cell.stage.get();
-    // SAFETY: RUNNING gives exclusive access to the stage. Dropping the old
-    // stage (the future) may panic; the payload is discarded and the output
-    // still stored, so the task completes exactly once.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-        *stage = Stage::Consumed;
-    }));
-    // SAFETY: as above.
-    unsafe { *stage = Stage::Finished(out) };
+    cell.stage.with_mut(|stage| {
+        // SAFETY: RUNNING gives exclusive access to the stage. Dropping the
+        // old stage (the future) may panic; the payload is discarded and the
+        // output still stored, so the task completes exactly once.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+            *stage = Stage::Consumed;
+        }));
+        // SAFETY: as above.
+        unsafe { *stage = Stage::Finished(out) };
+    });
 }
 
 /// # Safety
@@ -361,9 +367,11 @@ where
         .release(unsafe { super::RawTask::from_raw(ptr) });
     if !snapshot.has_join_interest() {
         // Nobody will read the output: it is ours to drop.
-        let stage = cell.stage.get();
-        // SAFETY: COMPLETE without JOIN_INTEREST: only the completer touches the stage.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }));
+        cell.stage.with_mut(|stage| {
+            // SAFETY: COMPLETE without JOIN_INTEREST: only the completer
+            // touches the stage.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }));
+        });
     } else if snapshot.has_join_waker() {
         let waker = cell
             .join_waker
@@ -407,10 +415,12 @@ where
             return;
         }
     }
-    // SAFETY: COMPLETE is set and JOIN_INTEREST is the caller's, so the
-    // completer no longer touches the stage and nobody else reads it.
-    let stage = unsafe { &mut *cell.stage.get() };
-    match std::mem::replace(stage, Stage::Consumed) {
+    let taken = cell.stage.with_mut(|stage| {
+        // SAFETY: COMPLETE is set and JOIN_INTEREST is the caller's, so the
+        // completer no longer touches the stage and nobody else reads it.
+        std::mem::replace(unsafe { &mut *stage }, Stage::Consumed)
+    });
+    match taken {
         Stage::Finished(out) => *dst = Poll::Ready(out),
         _ => panic!("JoinHandle polled after completion"),
     }
@@ -419,10 +429,11 @@ where
 unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the JoinHandle's reference keeps the cell alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let stage = cell.stage.get();
-    // SAFETY: the task is COMPLETE and the JoinHandle that still had
-    // JOIN_INTEREST is the one calling: nobody else touches the stage.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }));
+    cell.stage.with_mut(|stage| {
+        // SAFETY: the task is COMPLETE and the JoinHandle that still had
+        // JOIN_INTEREST is the one calling: nobody else touches the stage.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }));
+    });
 }
 
 unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
@@ -467,5 +478,367 @@ pub(super) unsafe fn abort(ptr: NonNull<Header>) {
     if header.state.transition_to_notified_and_cancel() == TransitionToNotified::Submit {
         // SAFETY: the transition added the reference the queue now owns.
         unsafe { (header.vtable.schedule)(ptr) };
+    }
+}
+
+/// Model-checked races of the harness (`scripts/loom.sh`): wakes, aborts,
+/// shutdown, the `JoinHandle` and the reference count, on a plain-queue
+/// scheduler. Each model counts the drops of the future, of the output and
+/// of the task's memory (the scheduler value inside the cell), and asserts
+/// each is exactly once; loom also fails a model whose cell leaks (it holds
+/// a loom `Arc`), and its tracked stage cell fails one where two threads
+/// touch the future or output without the state word ordering them.
+#[cfg(all(test, loom))]
+pub(super) mod loom_tests {
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::panic::Location;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use crate::loom::sync::{Arc, Mutex};
+    use crate::loom::thread;
+    use crate::task::list::OwnedTasks;
+    use crate::task::{new_task, JoinError, JoinHandle, Notified, RawTask, Schedule};
+
+    #[derive(Default)]
+    pub(crate) struct Counts {
+        pub(crate) futures_dropped: AtomicUsize,
+        pub(crate) outputs_dropped: AtomicUsize,
+        pub(crate) cells_freed: AtomicUsize,
+        /// Calls of `Schedule::schedule` (wakes and aborts that queued the task).
+        pub(crate) scheduled: AtomicUsize,
+    }
+
+    type Queue = Arc<Mutex<VecDeque<Notified>>>;
+
+    /// The scheduler value stored in each task cell: a shared run queue,
+    /// and the live-task list a completed task leaves, if it was linked.
+    /// Its drop is the cell's: counted as the task's memory being freed.
+    struct Sched {
+        queue: Queue,
+        counts: Arc<Counts>,
+        list: Option<Arc<OwnedTasks>>,
+    }
+
+    impl Drop for Sched {
+        fn drop(&mut self) {
+            self.counts.cells_freed.fetch_add(1, SeqCst);
+        }
+    }
+
+    impl Schedule for Sched {
+        fn schedule(&self, task: Notified) {
+            self.counts.scheduled.fetch_add(1, SeqCst);
+            self.queue.lock().unwrap().push_back(task);
+        }
+        fn release(&self, task: RawTask) -> bool {
+            self.list.as_ref().is_some_and(|l| l.remove(task))
+        }
+    }
+
+    pub(crate) struct Output(Arc<Counts>);
+
+    impl std::fmt::Debug for Output {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Output")
+        }
+    }
+
+    impl Drop for Output {
+        fn drop(&mut self) {
+            self.0.outputs_dropped.fetch_add(1, SeqCst);
+        }
+    }
+
+    pub(crate) type OnPoll = Box<dyn FnOnce(&Waker) + Send>;
+
+    /// Returns `Pending` `pending` times (`usize::MAX`: forever), then an
+    /// [`Output`]. `on_poll` runs in the first poll, with the task's waker.
+    struct TestFuture {
+        counts: Arc<Counts>,
+        pending: usize,
+        on_poll: Option<OnPoll>,
+    }
+
+    impl Future for TestFuture {
+        type Output = Output;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
+            if let Some(f) = self.on_poll.take() {
+                f(cx.waker());
+            }
+            if self.pending == 0 {
+                return Poll::Ready(Output(self.counts.clone()));
+            }
+            self.pending -= 1;
+            Poll::Pending
+        }
+    }
+
+    impl Drop for TestFuture {
+        fn drop(&mut self) {
+            self.counts.futures_dropped.fetch_add(1, SeqCst);
+        }
+    }
+
+    pub(crate) struct Harness {
+        queue: Queue,
+        counts: Arc<Counts>,
+        list: Option<Arc<OwnedTasks>>,
+    }
+
+    impl Harness {
+        pub(crate) fn new() -> Harness {
+            Harness {
+                queue: Arc::new(Mutex::new(VecDeque::new())),
+                counts: Arc::new(Counts::default()),
+                list: None,
+            }
+        }
+
+        /// A harness whose tasks leave `list` when they complete.
+        pub(crate) fn with_list(list: Arc<OwnedTasks>) -> Harness {
+            Harness {
+                list: Some(list),
+                ..Harness::new()
+            }
+        }
+
+        /// Spawns a task and queues it; returns its list reference (to
+        /// link, or to give up with `shutdown`) and the `JoinHandle`.
+        pub(crate) fn spawn_linked(
+            &self,
+            pending: usize,
+            on_poll: Option<OnPoll>,
+        ) -> (RawTask, JoinHandle<Output>) {
+            let fut = TestFuture {
+                counts: self.counts.clone(),
+                pending,
+                on_poll,
+            };
+            let sched = Sched {
+                queue: self.queue.clone(),
+                counts: self.counts.clone(),
+                list: self.list.clone(),
+            };
+            let (notified, raw, join) = new_task(fut, sched, None, Location::caller());
+            self.queue.lock().unwrap().push_back(notified);
+            (raw, join)
+        }
+
+        fn spawn(&self, pending: usize, on_poll: Option<OnPoll>) -> JoinHandle<Output> {
+            let (raw, join) = self.spawn_linked(pending, on_poll);
+            // SAFETY: not linked anywhere: the list reference is ours to drop.
+            unsafe { raw.drop_ref() };
+            join
+        }
+
+        /// Takes the oldest queued task.
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.queue.lock().unwrap().pop_front()
+        }
+
+        /// Runs queued tasks until the queue is empty; returns how many ran.
+        pub(crate) fn run_queue(&self) -> usize {
+            let mut ran = 0;
+            loop {
+                let next = self.queue.lock().unwrap().pop_front();
+                let Some(t) = next else { return ran };
+                ran += 1;
+                if let Some((t, _)) = t.run() {
+                    self.queue.lock().unwrap().push_back(t);
+                }
+            }
+        }
+
+        pub(crate) fn count(&self, c: impl Fn(&Counts) -> &AtomicUsize) -> usize {
+            c(&self.counts).load(SeqCst)
+        }
+    }
+
+    /// A waker that counts its wakes (the `JoinHandle`'s waiter).
+    #[derive(Default)]
+    struct CountWake(std::sync::atomic::AtomicUsize);
+
+    impl Wake for CountWake {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn poll_join(j: &mut JoinHandle<Output>, w: &Waker) -> Poll<Result<Output, JoinError>> {
+        Pin::new(j).poll(&mut Context::from_waker(w))
+    }
+
+    pub(crate) fn ready(j: &mut JoinHandle<Output>) -> Result<Output, JoinError> {
+        match poll_join(j, Waker::noop()) {
+            Poll::Ready(r) => r,
+            Poll::Pending => panic!("the task should be complete"),
+        }
+    }
+
+    /// An `on_poll` that hands a clone of the task's waker to `f` on a
+    /// new thread, whose handle goes into `threads`.
+    fn on_new_thread(
+        threads: &Arc<Mutex<Vec<thread::JoinHandle<()>>>>,
+        f: impl FnOnce(Waker) + Send + 'static,
+    ) -> Option<OnPoll> {
+        let threads = threads.clone();
+        Some(Box::new(move |w: &Waker| {
+            let w = w.clone();
+            let t = thread::spawn(move || f(w));
+            threads.lock().unwrap().push(t);
+        }))
+    }
+
+    fn join_all(threads: &Arc<Mutex<Vec<thread::JoinHandle<()>>>>) {
+        for t in std::mem::take(&mut *threads.lock().unwrap()) {
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn waker_woken_on_another_thread_while_the_task_completes_queues_nothing() {
+        loom::model(|| {
+            let h = Harness::new();
+            let threads = Arc::new(Mutex::new(Vec::new()));
+            let mut join = h.spawn(0, on_new_thread(&threads, Waker::wake));
+            assert_eq!(h.run_queue(), 1);
+            join_all(&threads);
+            // The wake came while RUNNING or after COMPLETE: never a submit.
+            assert_eq!(h.run_queue(), 0);
+            assert_eq!(h.count(|c| &c.scheduled), 0);
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            drop(ready(&mut join).expect("the task finished"));
+            assert_eq!(h.count(|c| &c.outputs_dropped), 1);
+            drop(join);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn abort_racing_completion_gives_the_output_or_cancelled_never_both() {
+        loom::model(|| {
+            let h = Harness::new();
+            let mut join = h.spawn(0, None);
+            let abort = join.abort_handle();
+            let aborter = thread::spawn(move || abort.abort());
+            assert_eq!(h.run_queue(), 1);
+            aborter.join().unwrap();
+            // The task was queued (NOTIFIED), running or complete when the
+            // abort came: the abort never queues it a second time.
+            assert_eq!(h.count(|c| &c.scheduled), 0);
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            match ready(&mut join) {
+                Ok(out) => drop(out),
+                Err(e) => assert!(e.is_cancelled()),
+            }
+            drop(join);
+            let outputs = h.count(|c| &c.outputs_dropped);
+            assert!(outputs <= 1, "output dropped {outputs} times");
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn abort_racing_a_wake_of_a_parked_task_queues_it_once_and_cancels_it() {
+        loom::model(|| {
+            let h = Harness::new();
+            let slot = Arc::new(Mutex::new(None));
+            let s = slot.clone();
+            let store_waker: OnPoll = Box::new(move |w: &Waker| {
+                *s.lock().unwrap() = Some(w.clone());
+            });
+            let mut join = h.spawn(usize::MAX, Some(store_waker));
+            assert_eq!(h.run_queue(), 1);
+            let waker = slot.lock().unwrap().take().expect("first poll stored it");
+            let abort = join.abort_handle();
+            let aborter = thread::spawn(move || abort.abort());
+            waker.wake();
+            aborter.join().unwrap();
+            assert_eq!(h.count(|c| &c.scheduled), 1, "queued exactly once");
+            assert_eq!(h.run_queue(), 1);
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            assert!(ready(&mut join).unwrap_err().is_cancelled());
+            drop(join);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn join_handle_dropped_while_the_output_is_stored_drops_the_output_once() {
+        loom::model(|| {
+            let h = Harness::new();
+            let join = h.spawn(0, None);
+            let dropper = thread::spawn(move || drop(join));
+            assert_eq!(h.run_queue(), 1);
+            dropper.join().unwrap();
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            assert_eq!(h.count(|c| &c.outputs_dropped), 1);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn join_waker_registered_while_the_task_completes_is_woken_exactly_once() {
+        loom::model(|| {
+            let h = Harness::new();
+            let mut join = h.spawn(0, None);
+            let woken = std::sync::Arc::new(CountWake::default());
+            let w = Waker::from(woken.clone());
+            let joiner = thread::spawn(move || {
+                let first = poll_join(&mut join, &w);
+                (join, first)
+            });
+            assert_eq!(h.run_queue(), 1);
+            let (mut join, first) = joiner.join().unwrap();
+            // A joiner that parked is woken by the completion (no lost
+            // wake-up); one that saw the output is not woken at all.
+            match first {
+                Poll::Pending => {
+                    assert_eq!(woken.0.load(SeqCst), 1);
+                    drop(ready(&mut join).expect("the task finished"));
+                }
+                Poll::Ready(out) => {
+                    assert_eq!(woken.0.load(SeqCst), 0);
+                    drop(out.expect("the task finished"));
+                }
+            }
+            drop(join);
+            assert_eq!(h.count(|c| &c.outputs_dropped), 1);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
+    }
+
+    #[test]
+    fn shutdown_racing_a_wake_and_its_run_cancels_the_task_once() {
+        loom::model(|| {
+            let h = Harness::new();
+            let slot = Arc::new(Mutex::new(None));
+            let s = slot.clone();
+            let store_waker: OnPoll = Box::new(move |w: &Waker| {
+                *s.lock().unwrap() = Some(w.clone());
+            });
+            let (raw, mut join) = h.spawn_linked(usize::MAX, Some(store_waker));
+            assert_eq!(h.run_queue(), 1);
+            let waker = slot.lock().unwrap().take().expect("first poll stored it");
+            // SAFETY: the closer owns the list reference and gives it up.
+            let closer = thread::spawn(move || unsafe { raw.shutdown() });
+            waker.wake();
+            // The wake queued the task at most once; running it cancels it
+            // or finds it cancelled by the closer.
+            assert!(h.run_queue() <= 1);
+            closer.join().unwrap();
+            assert!(h.count(|c| &c.scheduled) <= 1);
+            assert_eq!(h.run_queue(), 0);
+            assert_eq!(h.count(|c| &c.futures_dropped), 1);
+            assert!(ready(&mut join).unwrap_err().is_cancelled());
+            drop(join);
+            assert_eq!(h.count(|c| &c.cells_freed), 1);
+        });
     }
 }

@@ -11,9 +11,9 @@
 //! Every transition is a CAS loop or a single RMW on [`State`]; each method
 //! documents the bits it requires and the ones it leaves.
 
+use crate::loom::sync::atomic::AtomicUsize;
+use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::fmt;
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 /// The task is being polled, cancelled or dropped by the holder of this bit.
 ///
@@ -303,9 +303,7 @@ impl State {
     }
 
     pub(super) fn ref_inc(&self) {
-        let prev = self
-            .val
-            .fetch_add(REF_ONE, std::sync::atomic::Ordering::Relaxed);
+        let prev = self.val.fetch_add(REF_ONE, Relaxed);
         // A runaway count would wrap into the lifecycle bits; abort like Arc does.
         if prev > usize::MAX / 2 {
             std::process::abort();
@@ -328,7 +326,7 @@ impl State {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
