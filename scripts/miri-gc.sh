@@ -8,6 +8,7 @@
 # fork, no failure persistence). PROPTEST_CASES, if set, is forwarded to
 # Miri and overrides the case count.
 set -euo pipefail
+"$(dirname "$0")/nightly.sh"
 cd "$(dirname "$0")/.."
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-env-forward=PROPTEST_CASES"
 cargo +nightly miri test -p gort-core --lib -- gc

@@ -7,5 +7,6 @@
 #   --profile minimal --component miri,rust-src
 set -euo pipefail
 cd "$(dirname "$0")/.."
+"$(dirname "$0")/nightly.sh"
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-strict-provenance"
 exec cargo +nightly miri test -p gort-sync --lib --test chan --test select --test stress --test mutex --test sync --test tokio_sync "$@"

@@ -11,6 +11,7 @@
 # tests have a script of their own, scripts/miri-gc.sh. With arguments: `cargo miri test -p gort-core --lib -- ARGS`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+"$(dirname "$0")/nightly.sh"
 if [ $# -gt 0 ]; then
     exec cargo +nightly miri test -p gort-core --lib -- "$@"
 fi

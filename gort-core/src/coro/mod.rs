@@ -393,6 +393,7 @@ where
             ),
         };
         let (start, end) = stack.guard_range();
+        let fiber = switch::Fiber::new(stack.top(), stack.size());
         let shared = Box::new(Shared {
             base: Base {
                 caller_sp: Cell::new(ptr::null_mut()),
@@ -406,6 +407,7 @@ where
                     size: stack.size(),
                     name: self.name.take(),
                 },
+                fiber,
             },
             f: UnsafeCell::new(self.f.take()),
             result: UnsafeCell::new(None),
@@ -506,6 +508,8 @@ struct Base {
     done: Cell<bool>,
     /// Published to the overflow handler while the coroutine runs.
     guard: signal::Guard,
+    /// The coroutine as the sanitizers see it; every switch goes through it.
+    fiber: switch::Fiber,
 }
 
 struct Shared<F, T> {
@@ -550,7 +554,10 @@ unsafe fn resume(base: &Base) {
     // SAFETY: `coro_sp` was saved by the coroutine's last `suspend` (or built
     // by `init_stack`) and the caller says it is still resumable; we come
     // back here, on this thread, when it switches to `caller_sp`.
-    unsafe { switch::switch(base.caller_sp.as_ptr(), base.coro_sp.get(), 0) };
+    unsafe {
+        base.fiber
+            .switch_in(base.caller_sp.as_ptr(), base.coro_sp.get())
+    };
     set_current(prev);
     signal::set_running(prev_guard);
 }
@@ -623,7 +630,10 @@ fn resume_on_fresh_thread(base: &Base) -> bool {
 #[inline(never)]
 unsafe fn suspend(base: &Base) {
     // SAFETY: `caller_sp` was saved by the `resume` that is running us.
-    unsafe { switch::switch(base.coro_sp.as_ptr(), base.caller_sp.get(), 0) };
+    unsafe {
+        base.fiber
+            .switch_out(base.coro_sp.as_ptr(), base.caller_sp.get())
+    };
 }
 
 /// The first frame on a coroutine stack.
@@ -632,16 +642,15 @@ where
     F: FnOnce() -> T,
 {
     let shared = data.cast::<Shared<F, T>>().cast_const();
-    run::<F, T>(shared);
     // SAFETY: the control block outlives the coroutine (freed only after it
     // is done).
     let base = unsafe { &(*shared).base };
+    base.fiber.started();
+    run::<F, T>(shared);
     base.done.set(true);
-    let mut dead_sp = ptr::null_mut();
     // SAFETY: switching back to the resume that runs us, for the last
-    // time: nobody ever switches to `dead_sp`.
-    unsafe { switch::switch(&mut dead_sp, base.caller_sp.get(), 0) };
-    std::process::abort()
+    // time: with `done` set, nobody switches to `coro_sp` again.
+    unsafe { base.fiber.exit(base.coro_sp.as_ptr(), base.caller_sp.get()) }
 }
 
 /// Runs the closure inside the boundary every unwind stops at.

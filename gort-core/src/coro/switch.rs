@@ -27,6 +27,27 @@
 //!
 //! `global_asm!` rather than a `#[naked]` function because the workspace's
 //! MSRV (1.85) predates naked functions (stable in 1.88).
+//!
+//! # Sanitizers
+//!
+//! AddressSanitizer and ThreadSanitizer keep per-thread state about the
+//! stack the thread runs on; a switch they are not told about makes ASan
+//! report false stack-buffer overflows (and mis-unpoison on unwinding) and
+//! makes TSan attribute a coroutine's accesses to whichever thread stack it
+//! interrupted (false races, or a crash in its shadow stack). So the
+//! coroutine code never calls [`switch`] directly: it goes through a
+//! [`Fiber`], one per coroutine, whose four calls say which way a switch
+//! goes ([`Fiber::switch_in`], [`Fiber::started`], [`Fiber::switch_out`],
+//! [`Fiber::exit`]). In an ordinary build a `Fiber` is empty and each call
+//! is exactly one [`switch`]. Built with `--cfg gort_asan` (with
+//! `-Zsanitizer=address`, as `scripts/asan.sh` does) they bracket the switch
+//! with `__sanitizer_start_switch_fiber` / `__sanitizer_finish_switch_fiber`;
+//! with `--cfg gort_tsan` (`scripts/tsan.sh`) a `Fiber` owns a TSan fiber
+//! (`__tsan_create_fiber`, destroyed with the `Fiber`) and every switch is
+//! preceded by `__tsan_switch_to_fiber`, which also makes the switch a
+//! happens-before edge, as it is. The cfgs are custom rather than nightly's
+//! `cfg(sanitize = "...")` so that stable builds need no feature gate; a
+//! sanitizer build without them reports false errors in every coroutine.
 
 #[cfg(not(any(
     all(target_arch = "x86_64", unix, not(target_vendor = "apple")),
@@ -36,6 +57,9 @@ compile_error!(
     "gort-core's stackful coroutines (coro) support only x86_64 (System V) and aarch64 \
      (AAPCS64) on ELF unix targets (Linux, Android, the BSDs)"
 );
+
+#[cfg(any(gort_asan, gort_tsan))]
+use std::ptr;
 
 /// Bytes of saved context [`switch`] keeps on a suspended stack.
 #[cfg(target_arch = "x86_64")]
@@ -220,6 +244,210 @@ pub(crate) unsafe fn switch(save_sp: *mut *mut u8, next_sp: *mut u8, transfer: u
     // SAFETY: per the caller; the asm follows the platform C ABI (see the
     // SAFETY comments on the global_asm! blocks above).
     unsafe { gort_core_coro_switch(save_sp, next_sp, transfer) }
+}
+
+/// One coroutine's identity for the sanitizers (see the module docs); empty
+/// unless built with `--cfg gort_asan` or `--cfg gort_tsan`.
+///
+/// A coroutine is entered by [`switch_in`](Fiber::switch_in) from its
+/// poller, starts with [`started`](Fiber::started), goes back with
+/// [`switch_out`](Fiber::switch_out) (which returns when some later
+/// `switch_in`, perhaps on another thread, resumes it) and leaves for good
+/// with [`exit`](Fiber::exit). The `Fiber` must outlive the coroutine's last
+/// switch and be dropped by the poller side, never on the coroutine's stack.
+pub(crate) struct Fiber {
+    /// ASan: `[bottom, bottom + size)` is the coroutine's usable stack.
+    #[cfg(gort_asan)]
+    bottom: *const u8,
+    #[cfg(gort_asan)]
+    size: usize,
+    /// ASan: the bounds of the stack that resumed the coroutine, as ASan
+    /// reported them when the coroutine arrived; `switch_out` goes back to
+    /// them. Written and read only on the coroutine side.
+    #[cfg(gort_asan)]
+    caller: std::cell::Cell<(*const u8, usize)>,
+    /// TSan: the coroutine's own fiber, made in `new`, destroyed in `drop`.
+    #[cfg(gort_tsan)]
+    tsan: *mut std::ffi::c_void,
+    /// TSan: the fiber (a thread's or an outer coroutine's) that resumed the
+    /// coroutine; set by `switch_in`, switched back to by `switch_out`/`exit`.
+    #[cfg(gort_tsan)]
+    tsan_caller: std::cell::Cell<*mut std::ffi::c_void>,
+}
+
+#[cfg(gort_asan)]
+extern "C" {
+    fn __sanitizer_start_switch_fiber(
+        fake_stack_save: *mut *mut std::ffi::c_void,
+        bottom: *const u8,
+        size: usize,
+    );
+    fn __sanitizer_finish_switch_fiber(
+        fake_stack_save: *mut std::ffi::c_void,
+        bottom_old: *mut *const u8,
+        size_old: *mut usize,
+    );
+    fn __asan_unpoison_memory_region(addr: *const u8, size: usize);
+}
+
+#[cfg(gort_tsan)]
+extern "C" {
+    fn __tsan_get_current_fiber() -> *mut std::ffi::c_void;
+    fn __tsan_create_fiber(flags: std::ffi::c_uint) -> *mut std::ffi::c_void;
+    fn __tsan_destroy_fiber(fiber: *mut std::ffi::c_void);
+    fn __tsan_switch_to_fiber(fiber: *mut std::ffi::c_void, flags: std::ffi::c_uint);
+}
+
+impl Fiber {
+    /// The fiber of a coroutine whose usable stack is the `size` bytes
+    /// below `top`.
+    pub(crate) fn new(top: *mut u8, size: usize) -> Fiber {
+        let _ = (top, size);
+        #[cfg(gort_asan)]
+        let bottom = top.wrapping_sub(size).cast_const();
+        // A pooled stack still carries the poisoned redzones of the frames
+        // its last coroutine never returned from (`entry`'s, at least).
+        // SAFETY: the range is the coroutine's own read-write mapping;
+        // unpoisoning only clears ASan's shadow bytes for it.
+        #[cfg(gort_asan)]
+        unsafe {
+            __asan_unpoison_memory_region(bottom, size)
+        };
+        Fiber {
+            #[cfg(gort_asan)]
+            bottom,
+            #[cfg(gort_asan)]
+            size,
+            #[cfg(gort_asan)]
+            caller: std::cell::Cell::new((ptr::null(), 0)),
+            // SAFETY: no precondition; 0 = no flags.
+            #[cfg(gort_tsan)]
+            tsan: unsafe { __tsan_create_fiber(0) },
+            #[cfg(gort_tsan)]
+            tsan_caller: std::cell::Cell::new(ptr::null_mut()),
+        }
+    }
+
+    /// Poller side: [`switch`]es onto the coroutine (saving our stack
+    /// pointer to `save_sp`) and returns when it switches back.
+    ///
+    /// # Safety
+    /// As [`switch`]; `next_sp` is this fiber's coroutine's saved context.
+    #[inline]
+    pub(crate) unsafe fn switch_in(&self, save_sp: *mut *mut u8, next_sp: *mut u8) {
+        #[cfg(gort_asan)]
+        let mut fake = ptr::null_mut();
+        // SAFETY: `fake` outlives the switch back, where it is handed to
+        // finish_switch_fiber; the bounds are the coroutine's stack.
+        #[cfg(gort_asan)]
+        unsafe {
+            __sanitizer_start_switch_fiber(&mut fake, self.bottom, self.size)
+        };
+        // SAFETY: our fiber is the current one; the coroutine's fiber lives
+        // until `self` drops, which the caller does only after we return.
+        #[cfg(gort_tsan)]
+        unsafe {
+            self.tsan_caller.set(__tsan_get_current_fiber());
+            __tsan_switch_to_fiber(self.tsan, 0);
+        }
+        // SAFETY: per the caller.
+        unsafe { switch(save_sp, next_sp, 0) };
+        // SAFETY: back on our own stack, with the fake stack saved above;
+        // the coroutine's bounds are not needed (`self` has them).
+        #[cfg(gort_asan)]
+        unsafe {
+            __sanitizer_finish_switch_fiber(fake, ptr::null_mut(), ptr::null_mut())
+        };
+    }
+
+    /// Coroutine side, first thing on the new stack: completes the
+    /// sanitizers' half of the `switch_in` that started it.
+    #[inline]
+    pub(crate) fn started(&self) {
+        #[cfg(gort_asan)]
+        {
+            let (mut bottom, mut size) = (ptr::null(), 0);
+            // SAFETY: the first arrival on this stack has no fake stack to
+            // restore; ASan writes the resumer's bounds to our locals.
+            unsafe { __sanitizer_finish_switch_fiber(ptr::null_mut(), &mut bottom, &mut size) };
+            self.caller.set((bottom, size));
+        }
+    }
+
+    /// Coroutine side: [`switch`]es back to the poller that resumed us
+    /// (saving our stack pointer to `save_sp`); returns when a later
+    /// [`switch_in`](Fiber::switch_in) resumes us, perhaps on another thread.
+    ///
+    /// # Safety
+    /// As [`switch`]; we run on this fiber's coroutine stack and `next_sp` is
+    /// the context of the `switch_in` that is running us.
+    #[inline]
+    pub(crate) unsafe fn switch_out(&self, save_sp: *mut *mut u8, next_sp: *mut u8) {
+        #[cfg(gort_asan)]
+        let mut fake = ptr::null_mut();
+        // SAFETY: `fake` lives in this frame on the coroutine stack, which
+        // stays mapped until we are resumed; the bounds are the resumer's.
+        #[cfg(gort_asan)]
+        unsafe {
+            let (bottom, size) = self.caller.get();
+            __sanitizer_start_switch_fiber(&mut fake, bottom, size)
+        };
+        // SAFETY: the resumer's fiber is alive: it is blocked in `switch_in`.
+        #[cfg(gort_tsan)]
+        unsafe {
+            __tsan_switch_to_fiber(self.tsan_caller.get(), 0)
+        };
+        // SAFETY: per the caller.
+        unsafe { switch(save_sp, next_sp, 0) };
+        #[cfg(gort_asan)]
+        {
+            let (mut bottom, mut size) = (ptr::null(), 0);
+            // SAFETY: resumed by a `switch_in`, with the fake stack we saved.
+            unsafe { __sanitizer_finish_switch_fiber(fake, &mut bottom, &mut size) };
+            self.caller.set((bottom, size));
+        }
+    }
+
+    /// Coroutine side, for the last time: switches back to the poller that
+    /// resumed us, storing a stack pointer to `save_sp` that nothing may
+    /// ever switch to.
+    ///
+    /// The save slot is the caller's, not a local here: under ASan a local
+    /// whose address is taken lives in the coroutine's fake stack, which the
+    /// first call below frees.
+    ///
+    /// # Safety
+    /// As [`switch_out`](Fiber::switch_out); nothing on this stack may be
+    /// used after the call (the caller has finished with it).
+    #[inline]
+    pub(crate) unsafe fn exit(&self, save_sp: *mut *mut u8, next_sp: *mut u8) -> ! {
+        // SAFETY: a null save slot tells ASan this stack is left for good,
+        // so it frees the coroutine's fake stack.
+        #[cfg(gort_asan)]
+        unsafe {
+            let (bottom, size) = self.caller.get();
+            __sanitizer_start_switch_fiber(ptr::null_mut(), bottom, size)
+        };
+        // SAFETY: as in `switch_out`; our own fiber is destroyed later, by
+        // the poller side, when `self` drops.
+        #[cfg(gort_tsan)]
+        unsafe {
+            __tsan_switch_to_fiber(self.tsan_caller.get(), 0)
+        };
+        // SAFETY: per the caller; the context saved to `save_sp` is never
+        // resumed.
+        unsafe { switch(save_sp, next_sp, 0) };
+        std::process::abort()
+    }
+}
+
+#[cfg(gort_tsan)]
+impl Drop for Fiber {
+    fn drop(&mut self) {
+        // SAFETY: the coroutine has left its stack (or never ran), so this
+        // fiber is not the current one of any thread.
+        unsafe { __tsan_destroy_fiber(self.tsan) };
+    }
 }
 
 /// Builds the initial context on a fresh stack whose highest address is
