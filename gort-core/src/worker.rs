@@ -5,7 +5,9 @@
 //!
 //! 1. `find_runnable`, in Go's order: the P's expired timers; every 61st
 //!    tick one task from the global queue first (so a P busy with its own
-//!    queue still serves the global one); `runnext`, then the local queue;
+//!    queue still serves the global one); `runnext` (at most
+//!    `RUNNEXT_STREAK_MAX` in a row, sharing one tick: see `processor.rs`),
+//!    then the local queue;
 //!    yielded tasks whose turn has come; a batch from the global queue; a
 //!    non-blocking poll of the driver; stealing — 4 rounds over the other Ps
 //!    in random order, half of a victim's queue, expired timers and
@@ -462,7 +464,7 @@ impl M {
                 }
             }
             // SAFETY (this and the owner-only calls below): we own P `p`.
-            if let Some(x) = unsafe { pp.runq_get() } {
+            if let Some(x) = unsafe { pp.runq_get(inject) } {
                 return Some(x);
             }
             // Before a yielded task runs again, the driver gets its turn: a
@@ -475,7 +477,7 @@ impl M {
             if unsafe { pp.has_yielded() } && shared.poll_until.load(SeqCst) == 0 {
                 shared.driver.park(Some(Duration::ZERO));
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -483,7 +485,7 @@ impl M {
             // global queue when they yielded has been taken).
             if self.release_yielded(pp, false) {
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -497,7 +499,7 @@ impl M {
             }
             if self.release_yielded(pp, true) {
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -505,7 +507,7 @@ impl M {
             if shared.driver.has_waiters() && shared.poll_until.load(SeqCst) == 0 {
                 shared.driver.park(Some(Duration::ZERO));
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
                 if !inject.is_empty() {
@@ -527,7 +529,7 @@ impl M {
                 }
                 // Stolen timers may have readied tasks into our queue.
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -629,7 +631,7 @@ impl M {
                     if let Some(t) = &shared.timers {
                         t.run_expired(v);
                         // SAFETY: we own `pp`.
-                        if let Some((task, _)) = unsafe { pp.runq_get() } {
+                        if let Some((task, _)) = unsafe { pp.runq_get(&shared.inject) } {
                             return Some(task);
                         }
                     }

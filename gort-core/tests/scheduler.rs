@@ -270,6 +270,179 @@ fn runnext_ping_pong_pair_does_not_starve_the_local_queue() {
     );
 }
 
+/// One of a pair of tasks that wake each other forever through their
+/// wakers (a `runnext` ping-pong), until `stop` is set. `queue_local_at`:
+/// the exchange at which member 0 spawns a task, which lands in the local
+/// queue (the pair's next wake takes `runnext` from it) and then calls
+/// `yield_now` once.
+struct EndlessPingPong {
+    pair: Arc<Pair>,
+    me: usize,
+}
+
+struct Pair {
+    wakers: Mutex<[Option<Waker>; 2]>,
+    exchanges: AtomicUsize,
+    stop: AtomicBool,
+    queue_local_at: AtomicUsize,
+    local_spawned_at: AtomicUsize,
+    local_ran_at: AtomicUsize,
+    yielded_ran_at: AtomicUsize,
+}
+
+impl Pair {
+    fn new() -> Arc<Pair> {
+        Arc::new(Pair {
+            wakers: Mutex::new([None, None]),
+            exchanges: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            queue_local_at: AtomicUsize::new(usize::MAX),
+            local_spawned_at: AtomicUsize::new(usize::MAX),
+            local_ran_at: AtomicUsize::new(usize::MAX),
+            yielded_ran_at: AtomicUsize::new(usize::MAX),
+        })
+    }
+
+    /// Spawns both members from a task, so they live on that task's P.
+    fn start(self: &Arc<Pair>, handle: &Handle) -> [gort_core::JoinHandle<()>; 2] {
+        let pair = self.clone();
+        let spawner = handle.spawn(async move {
+            [0, 1].map(|me| {
+                gort_core::spawn(EndlessPingPong {
+                    pair: pair.clone(),
+                    me,
+                })
+            })
+        });
+        handle.block_on(spawner).unwrap()
+    }
+}
+
+impl Future for EndlessPingPong {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = &self.pair;
+        let mut wakers = p.wakers.lock().unwrap();
+        if p.stop.load(SeqCst) {
+            if let Some(w) = wakers[1 - self.me].take() {
+                w.wake();
+            }
+            return Poll::Ready(());
+        }
+        let n = p.exchanges.fetch_add(1, SeqCst);
+        if self.me == 0 && n >= p.queue_local_at.load(SeqCst) {
+            p.queue_local_at.store(usize::MAX, SeqCst);
+            p.local_spawned_at.store(n, SeqCst);
+            let pair = p.clone();
+            gort_core::spawn(async move {
+                pair.local_ran_at.store(pair.exchanges.load(SeqCst), SeqCst);
+                gort_core::yield_now().await;
+                pair.yielded_ran_at
+                    .store(pair.exchanges.load(SeqCst), SeqCst);
+            });
+        }
+        wakers[self.me] = Some(cx.waker().clone());
+        if let Some(w) = wakers[1 - self.me].take() {
+            w.wake();
+        }
+        Poll::Pending
+    }
+}
+
+/// How many exchanges a runnext pair may do before a task in the global
+/// queue runs: every 61st schedule tick takes from the global queue, and a
+/// tick covers one task from the local queue plus at most 3 (the runnext
+/// cap) that inherit its slice; a few more for the wake-up of the M.
+const GLOBAL_WAIT_BOUND: usize = 61 * (1 + 3) + 4;
+/// Same for a task in the local queue: the runnext cap, plus slack for the
+/// exchanges done while the task was being queued; and for a task that
+/// yielded while the global queue is empty (its turn comes at the end of
+/// the current slice).
+const LOCAL_WAIT_BOUND: usize = 8;
+
+/// `pairs` runnext pairs exchange forever on `procs` Ps (pair k started
+/// once pair k-1 runs, so it goes to an idle P if there is one); then a
+/// task injected from outside and a task queued on a pair's P both run
+/// while every pair is still exchanging, and so does the local task after
+/// a `yield_now`.
+fn runnext_pairs_let_injected_and_local_tasks_run(procs: usize, pairs: usize) {
+    let rt = rt(procs);
+    let handle = rt.handle().clone();
+    let all: Vec<Arc<Pair>> = (0..pairs).map(|_| Pair::new()).collect();
+    // Stops the pairs even when an assertion fails, so the runtime's drop
+    // can join its Ms.
+    struct StopOnDrop(Vec<Arc<Pair>>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                p.stop.store(true, SeqCst);
+            }
+        }
+    }
+    let _stop = StopOnDrop(all.clone());
+    let mut joins = Vec::new();
+    for pair in &all {
+        joins.extend(pair.start(&handle));
+        block_until(Duration::from_secs(30), || {
+            pair.exchanges.load(SeqCst) > 1000
+        });
+    }
+    for _ in 0..5 {
+        let ran = Arc::new(Mutex::new(None::<Vec<usize>>));
+        let (r2, a2) = (ran.clone(), all.clone());
+        let h = handle.spawn(async move {
+            *r2.lock().unwrap() = Some(a2.iter().map(|p| p.exchanges.load(SeqCst)).collect());
+        });
+        // Read after the push: a late read only shrinks the wait counted.
+        let before: Vec<usize> = all.iter().map(|p| p.exchanges.load(SeqCst)).collect();
+        block_until(Duration::from_secs(30), || h.is_finished());
+        let ran_at = ran.lock().unwrap().clone().expect("the injected task ran");
+        for (k, (at, from)) in ran_at.iter().zip(&before).enumerate() {
+            let waited = at.saturating_sub(*from);
+            assert!(
+                waited <= GLOBAL_WAIT_BOUND,
+                "the injected task waited {waited} exchanges of pair {k}"
+            );
+        }
+    }
+    for pair in &all {
+        pair.queue_local_at
+            .store(pair.exchanges.load(SeqCst), SeqCst);
+        block_until(Duration::from_secs(30), || {
+            pair.local_ran_at.load(SeqCst) != usize::MAX
+        });
+        let waited = pair.local_ran_at.load(SeqCst) - pair.local_spawned_at.load(SeqCst);
+        assert!(
+            waited <= LOCAL_WAIT_BOUND,
+            "the local task waited {waited} exchanges"
+        );
+        block_until(Duration::from_secs(30), || {
+            pair.yielded_ran_at.load(SeqCst) != usize::MAX
+        });
+        let waited = pair.yielded_ran_at.load(SeqCst) - pair.local_ran_at.load(SeqCst);
+        assert!(
+            waited <= LOCAL_WAIT_BOUND,
+            "the yielded task waited {waited} exchanges"
+        );
+    }
+    // The pairs exchanged all along (neither has returned): stop them.
+    assert!(joins.iter().all(|j| !j.is_finished()));
+    drop(_stop);
+    for j in joins {
+        handle.block_on(j).unwrap();
+    }
+}
+
+#[test]
+fn runnext_ping_pong_pair_on_one_p_lets_an_injected_and_a_local_task_run() {
+    runnext_pairs_let_injected_and_local_tasks_run(1, 1);
+}
+
+#[test]
+fn runnext_ping_pong_pairs_on_two_ps_let_an_injected_and_a_local_task_run() {
+    runnext_pairs_let_injected_and_local_tasks_run(2, 2);
+}
+
 #[test]
 fn task_blocking_its_thread_does_not_stop_the_other_tasks_of_its_p() {
     let rt = rt(1);
