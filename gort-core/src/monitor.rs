@@ -87,7 +87,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mon = &shared.monitor;
     let mut seen: Vec<Seen> = Vec::new();
     let trace_every = shared.config.schedtrace;
-    let mut next_trace = trace_every.map(|d| Instant::now() + d);
+    // A period past the clock's range never comes: no line at all.
+    let mut next_trace = trace_every.and_then(|d| Instant::now().checked_add(d));
     let mut g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if g.stop {
@@ -134,7 +135,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
                     "{}",
                     crate::trace::schedtrace(&shared, shared.config.scheddetail)
                 );
-                next_trace = Some(t.max(now - every) + every);
+                // The next line one period after this one, or after now
+                // when the monitor fell behind (never in a burst).
+                let base = now.checked_sub(every).map_or(t, |behind| t.max(behind));
+                next_trace = base.checked_add(every);
             }
         }
         // A current-thread runtime has no other thread to hand a P to.

@@ -494,7 +494,8 @@ impl Shared {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout past the clock's range waits forever, like `None`.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // Wake every sleeping M so it sees the flag and exits.
         {
             let mut s = self.idle.lock();
