@@ -351,6 +351,10 @@ async fn set_linger_with_duration_max_is_clamped_and_the_stream_still_works() {
     c.set_linger(Some(Duration::MAX)).unwrap();
     let linger = c.linger().unwrap().expect("linger is on");
     assert!(linger >= Duration::from_secs(3600), "{linger:?}");
+    // 2^32 s truncated to a C int would be 0: a reset on close.
+    c.set_linger(Some(Duration::from_secs(1 << 32))).unwrap();
+    let linger = c.linger().unwrap().expect("linger is on");
+    assert!(linger >= Duration::from_secs(3600), "{linger:?}");
     let socket = gort::net::TcpSocket::new_v4().unwrap();
     socket.set_linger(Some(Duration::MAX)).unwrap();
     assert!(socket.linger().unwrap().expect("linger is on") >= Duration::from_secs(3600));
