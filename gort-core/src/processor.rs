@@ -343,11 +343,18 @@ impl P {
         t
     }
 
-    /// Empties every queue of the P (shutdown; the P is not running).
+    /// Empties every queue of the P (shutdown, or a P removed by
+    /// `set_gomaxprocs`).
     ///
     /// # Safety
-    /// The caller owns the P or no M runs any more.
+    /// The caller owns the P: it is its M, or it took the P off the idle
+    /// list or retook it from a poll (status `RUNNING` with its id).
     pub(crate) unsafe fn drain(&self) -> Vec<Notified> {
+        let (owner, state) = self.status();
+        debug_assert_ne!(
+            state, P_POLLING,
+            "P drained while M {owner} polls a task on it"
+        );
         let mut out = Vec::new();
         out.extend(self.take_runnext());
         // SAFETY: per the caller.

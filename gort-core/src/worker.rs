@@ -118,6 +118,11 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
         }
     }
     m.drop_p_for_exit();
+    if shared.is_shutdown() {
+        // What this M pushed to the global queue after the shutdown
+        // thread emptied it (a poll that returned late).
+        while !shared.inject.drain().is_empty() {}
+    }
     CURRENT_M.with(|c| c.set(ptr::null()));
     m.unregister();
     shared.idle.lock().mcount -= 1;
@@ -761,13 +766,29 @@ impl M {
         }
     }
 
-    /// Releases whatever P this M holds when it exits (shutdown).
+    /// Releases whatever P this M holds when it exits. On shutdown the M
+    /// first drains the P's queues itself: the shutdown thread cannot take
+    /// a P an M holds (see `Shared::take_p_for_shutdown`), and this M owns
+    /// it, so each queued reference is dropped exactly once.
     pub(crate) fn drop_p_for_exit(&self) {
-        if let Some(p) = self.p.take() {
+        if let Some(p) = self.p.get() {
             let shared = &*self.shared;
-            let mut s = shared.idle.lock();
-            shared.procs[p].set_idle();
-            shared.idle.pidle_put(&mut s, p);
+            let pp = &shared.procs[p];
+            let queued = if shared.is_shutdown() {
+                // SAFETY: we own the P (RUNNING with our id).
+                unsafe { pp.drain() }
+            } else {
+                Vec::new()
+            };
+            self.set_p(None);
+            {
+                let mut s = shared.idle.lock();
+                pp.set_idle();
+                shared.idle.pidle_put(&mut s, p);
+            }
+            // Dropped once the P is given up: a task's last reference may
+            // run its output's Drop, which may wake others.
+            drop(queued);
         }
         if self.spinning.replace(false) {
             self.shared.idle.dec_spinning();

@@ -784,3 +784,122 @@ fn runtimes_built_and_dropped_in_a_loop_always_shut_down() {
         assert!(n.load(SeqCst) <= 4);
     }
 }
+
+/// A future that counts its polls (and those after `shut` was set) and
+/// its drops, and stays pending. Task 0 releases the blocked poll from its
+/// drop when `release_on_drop` holds the barrier.
+struct Tracked {
+    id: usize,
+    log: Arc<ShutdownLog>,
+}
+
+struct ShutdownLog {
+    shut: AtomicBool,
+    polls_after_shutdown: AtomicUsize,
+    drops: Vec<AtomicUsize>,
+    release_on_drop: Mutex<Option<Arc<std::sync::Barrier>>>,
+}
+
+impl Future for Tracked {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.log.shut.load(SeqCst) {
+            self.log.polls_after_shutdown.fetch_add(1, SeqCst);
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.log.drops[self.id].fetch_add(1, SeqCst);
+        if self.id == 0 {
+            if let Some(b) = self.log.release_on_drop.lock().unwrap().take() {
+                self.log.shut.store(true, SeqCst);
+                b.wait();
+            }
+        }
+    }
+}
+
+/// Shutdown gives up on an M whose task blocks its thread in a poll, with
+/// eight tasks queued on that M's P. The poll is released after the
+/// shutdown returns, or while it cancels the tasks (from a cancelled
+/// future's drop, so the M runs again while the shutdown thread is still
+/// at work); the task then spawns a task and wakes itself, so the M wants
+/// its P, before returning. `shut_down` is `shutdown_timeout(short)` or
+/// `shutdown_background`.
+fn shutdown_past_a_stuck_poll(shut_down: impl FnOnce(Runtime), release_during_shutdown: bool) {
+    const QUEUED: usize = 8;
+    // Ids: 0..8 the queued tasks, 8 the blocked one, 9 spawned after.
+    let release = Arc::new(std::sync::Barrier::new(2));
+    let log = Arc::new(ShutdownLog {
+        shut: AtomicBool::new(false),
+        polls_after_shutdown: AtomicUsize::new(0),
+        drops: (0..QUEUED + 2).map(|_| AtomicUsize::new(0)).collect(),
+        release_on_drop: Mutex::new(release_during_shutdown.then(|| release.clone())),
+    });
+    let rt = rt_without_handoff(1);
+    let handle = rt.handle().clone();
+    let (blocked_tx, blocked_rx) = std::sync::mpsc::channel::<()>();
+    let (l2, r2) = (log.clone(), release.clone());
+    rt.spawn(async move {
+        for id in 0..QUEUED {
+            // Onto this P (runnext, then the local queue).
+            drop(gort_core::spawn(Tracked {
+                id,
+                log: l2.clone(),
+            }));
+        }
+        let _me = Tracked {
+            id: QUEUED,
+            log: l2.clone(),
+        };
+        std::future::poll_fn(move |cx| {
+            blocked_tx.send(()).unwrap();
+            r2.wait();
+            // Back from the blocking call: the M wants its P.
+            drop(gort_core::spawn(Tracked {
+                id: QUEUED + 1,
+                log: l2.clone(),
+            }));
+            cx.waker().wake_by_ref();
+            Poll::<()>::Pending
+        })
+        .await;
+    });
+    blocked_rx.recv().unwrap();
+    shut_down(rt);
+    for id in 0..QUEUED {
+        assert_eq!(log.drops[id].load(SeqCst), 1, "queued task {id}");
+    }
+    if !release_during_shutdown {
+        log.shut.store(true, SeqCst);
+        release.wait();
+    }
+    // Its poll returns Pending: the cancellation recorded at shutdown
+    // drops its future then, on the M.
+    block_until(Duration::from_secs(30), || {
+        log.drops[QUEUED].load(SeqCst) == 1
+    });
+    // The task it spawned after the shutdown was dropped at once.
+    block_until(Duration::from_secs(30), || {
+        log.drops[QUEUED + 1].load(SeqCst) == 1
+    });
+    // The M has exited: whatever it could have polled, it has.
+    block_until(Duration::from_secs(30), || handle.metrics().workers == 0);
+    assert_eq!(log.polls_after_shutdown.load(SeqCst), 0);
+    for (id, d) in log.drops.iter().enumerate() {
+        assert_eq!(d.load(SeqCst), 1, "task {id}");
+    }
+}
+
+#[test]
+fn shutdown_timeout_past_a_stuck_poll_drops_every_task_once_and_polls_none_after() {
+    shutdown_past_a_stuck_poll(|rt| rt.shutdown_timeout(Duration::from_millis(20)), false);
+}
+
+#[test]
+fn shutdown_background_racing_a_returning_poll_drops_every_task_once_and_polls_none_after() {
+    shutdown_past_a_stuck_poll(|rt| rt.shutdown_background(), true);
+}
