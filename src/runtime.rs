@@ -112,14 +112,16 @@ impl Builder {
     }
 
     /// How long one poll may hold its P before the monitor hands the P to
-    /// another thread (default 10 ms, Go's figure).
+    /// another thread (default 10 ms, Go's figure; `Duration::MAX`: never;
+    /// `build` fails on zero).
     pub fn handoff_after(&mut self, d: Duration) -> &mut Builder {
         self.core.handoff_after(d);
         self
     }
 
-    /// Prints Go's `SCHED` line to stderr every `every` (`None`: off),
-    /// overriding `GORT_DEBUG=schedtrace=MS`.
+    /// Prints Go's `SCHED` line to stderr every `every` (`None` or zero:
+    /// off; a period past the clock's range never comes), overriding
+    /// `GORT_DEBUG=schedtrace=MS`.
     pub fn schedtrace(&mut self, every: Option<Duration>) -> &mut Builder {
         self.core.schedtrace(every);
         self
@@ -256,7 +258,8 @@ impl Runtime {
         self.inner.handle().enter()
     }
 
-    /// Shuts down, waiting at most `timeout` for threads still busy.
+    /// Shuts down, waiting at most `timeout` for threads still busy
+    /// (`Duration::MAX`: as long as they take).
     pub fn shutdown_timeout(self, timeout: Duration) {
         self.inner.shutdown_timeout(timeout);
     }

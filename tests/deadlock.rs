@@ -17,7 +17,7 @@ fn main() {
         child(&scenario);
         return;
     }
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "program_deadlocked_on_a_channel_panics_with_gos_message_and_the_dump",
             deadlocked_program_panics,
@@ -33,6 +33,10 @@ fn main() {
         (
             "deadlock_detection_can_be_turned_off",
             detection_can_be_turned_off,
+        ),
+        (
+            "monitor_with_duration_max_settings_still_detects_deadlock",
+            duration_max_settings_still_detect_deadlock,
         ),
     ];
     let (mut passed, mut failed) = (0, 0);
@@ -107,6 +111,21 @@ fn child(scenario: &str) {
                 let (_tx, rx) = gort::sync::chan::<u32>(0);
                 let _ = gort::spawn(async move { rx.recv().await }).await;
             });
+        }
+        "deadlock_with_duration_max_settings" => {
+            // A schedtrace period or hand-off threshold past the clock's
+            // range used to kill the monitor, and the deadlock check with it.
+            let rt = Builder::new()
+                .procs(2)
+                .schedtrace(Some(Duration::MAX))
+                .handoff_after(Duration::MAX)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let (_tx, rx) = gort::sync::chan::<u32>(0);
+                let _ = gort::spawn(async move { rx.recv().await }).await;
+            });
+            println!("UNREACHABLE: block_on returned");
         }
         other => panic!("unknown scenario {other}"),
     }
@@ -183,4 +202,29 @@ fn detection_can_be_turned_off() {
         assert!(text(&out.stdout).contains("STARTED"), "{err}");
         assert!(!err.contains("deadlock"), "{err}");
     }
+}
+
+fn duration_max_settings_still_detect_deadlock() {
+    let mut child = command("deadlock_with_duration_max_settings", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Without a monitor the child would wait forever: cap it.
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() >= end {
+            child.kill().unwrap();
+            panic!("no deadlock declared within 30 s: the monitor is dead");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out: Output = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("all goroutines are asleep - deadlock!"),
+        "stderr: {err}"
+    );
+    assert!(!text(&out.stdout).contains("UNREACHABLE"));
 }

@@ -124,8 +124,7 @@ impl CurrentThread {
 
     /// Shutdown: waits until no thread drives the P (the driver sees the
     /// flag after its current task poll), at most until `deadline`.
-    /// Returns whether the P is free.
-    pub(crate) fn wait_not_driving(&self, deadline: Option<Instant>) -> bool {
+    pub(crate) fn wait_not_driving(&self, deadline: Option<Instant>) {
         let mut s = self.lock();
         while s.driving {
             // Re-kicked each round: the driver may be about to sleep.
@@ -136,7 +135,7 @@ impl CurrentThread {
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return false;
+                        return;
                     }
                     (d - now).min(step)
                 }
@@ -147,7 +146,6 @@ impl CurrentThread {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        true
     }
 
     fn forget(&self, me: &Arc<ThreadNotify>) {

@@ -117,14 +117,14 @@ impl Driver for ParkDriver {
             *n = false;
             return;
         }
-        match timeout {
+        // A timeout past the clock's range waits like no timeout.
+        match timeout.and_then(|d| Instant::now().checked_add(d)) {
             None => {
                 while !*n {
                     n = self.cond.wait(n).unwrap_or_else(|e| e.into_inner());
                 }
             }
-            Some(d) => {
-                let deadline = Instant::now() + d;
+            Some(deadline) => {
                 while !*n {
                     let now = Instant::now();
                     if now >= deadline {

@@ -41,18 +41,26 @@ const MIN_TICK: Duration = Duration::from_micros(20);
 pub(crate) struct MonitorShared {
     lock: Mutex<MonitorState>,
     cond: Condvar,
+    /// Signalled when the monitor thread leaves its loop.
+    exited_cond: Condvar,
     sleeping: AtomicBool,
 }
 
 struct MonitorState {
     stop: bool,
+    /// The monitor thread has left its loop: it retakes no P any more.
+    exited: bool,
 }
 
 impl MonitorShared {
     pub(crate) fn new() -> MonitorShared {
         MonitorShared {
-            lock: Mutex::new(MonitorState { stop: false }),
+            lock: Mutex::new(MonitorState {
+                stop: false,
+                exited: false,
+            }),
             cond: Condvar::new(),
+            exited_cond: Condvar::new(),
             sleeping: AtomicBool::new(false),
         }
     }
@@ -69,10 +77,29 @@ impl MonitorShared {
         }
     }
 
+    /// Stops the monitor and waits until it has left its loop, so that
+    /// it retakes and hands off no P after this returns (shutdown drains
+    /// the Ps next). Its loop never blocks on anything but this lock and
+    /// its condvar, so the wait is short.
     pub(crate) fn stop(&self) {
         let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         g.stop = true;
         self.cond.notify_one();
+        while !g.exited {
+            g = self.exited_cond.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Marks the monitor exited when its thread leaves `run`, by return or
+/// by panic.
+struct Exited<'a>(&'a MonitorShared);
+
+impl Drop for Exited<'_> {
+    fn drop(&mut self) {
+        let mut g = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        g.exited = true;
+        self.0.exited_cond.notify_all();
     }
 }
 
@@ -85,9 +112,11 @@ struct Seen {
 /// Thread main of the monitor.
 pub(crate) fn run(shared: Arc<Shared>) {
     let mon = &shared.monitor;
+    let _exited = Exited(mon);
     let mut seen: Vec<Seen> = Vec::new();
     let trace_every = shared.config.schedtrace;
-    let mut next_trace = trace_every.map(|d| Instant::now() + d);
+    // A period past the clock's range never comes: no line at all.
+    let mut next_trace = trace_every.and_then(|d| Instant::now().checked_add(d));
     let mut g = mon.lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if g.stop {
@@ -134,7 +163,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
                     "{}",
                     crate::trace::schedtrace(&shared, shared.config.scheddetail)
                 );
-                next_trace = Some(t.max(now - every) + every);
+                // The next line one period after this one, or after now
+                // when the monitor fell behind (never in a burst).
+                let base = now.checked_sub(every).map_or(t, |behind| t.max(behind));
+                next_trace = base.checked_add(every);
             }
         }
         // A current-thread runtime has no other thread to hand a P to.

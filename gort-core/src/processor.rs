@@ -21,9 +21,15 @@
 //! was retaken cannot mistake the next owner's `POLLING` for its own.
 //!
 //! `runnext` (Go's `pp.runnext`): a task readied by the running task (spawned
-//! or woken) runs next, ahead of the local queue, inheriting the time slice.
-//! Go bounds such a chain by the 10 ms slice; gort bounds it by count,
-//! [`RUNNEXT_STREAK_MAX`], so a ping-pong pair cannot starve the local queue.
+//! or woken) runs next, ahead of the local queue, inheriting the time slice:
+//! it does not advance `schedtick`. Go ends such a chain when the slice is
+//! 10 ms old (sysmon preempts it); gort ends it by count,
+//! [`RUNNEXT_STREAK_MAX`] runnext tasks in a row. When the chain ends, the
+//! task waiting in `runnext` goes to the tail of the local queue (behind
+//! the yielded tasks whose turn has come), and the next task comes from the
+//! head with a slice of its own — so `schedtick` advances at least once
+//! every `RUNNEXT_STREAK_MAX + 1` polls and the 61st-tick check of the
+//! global queue happens even while two tasks wake each other forever.
 
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
@@ -49,12 +55,13 @@ const STATE_MASK: u64 = 0xff;
 /// The owner id the monitor uses while it holds a retaken P.
 pub(crate) const MONITOR_ID: u64 = 0;
 
-/// How many tasks in a row may be taken from `runnext` before the local
-/// queue's head gets a turn. Go lets a runnext chain run for one 10 ms time
-/// slice; counting instead of timing keeps the scheduler free of clock
-/// reads. 3 is tokio's figure for its LIFO slot: a request/response pair
-/// keeps its cache-hot hand-off, and a queued task waits at most three
-/// hand-offs.
+/// How many tasks in a row may be taken from `runnext` (inheriting one time
+/// slice) before the slice ends and the local queue's head gets a turn. Go
+/// lets a runnext chain run for one 10 ms time slice; counting instead of
+/// timing keeps the scheduler free of clock reads. 3 is tokio's figure for
+/// its LIFO slot: a request/response pair keeps its cache-hot hand-off, a
+/// task in the local queue waits at most three hand-offs, and one in the
+/// global queue at most 61 slices of `RUNNEXT_STREAK_MAX + 1` polls.
 pub(crate) const RUNNEXT_STREAK_MAX: u32 = 3;
 
 /// Owner-only state: touched by the M that owns the P (status `RUNNING`).
@@ -213,18 +220,32 @@ impl P {
     }
 
     /// runqget: the next task to run and whether it inherits the time
-    /// slice (came from `runnext`).
+    /// slice (came from `runnext`). After [`RUNNEXT_STREAK_MAX`] inherited
+    /// runs the slice is over, even when the local queue is empty: the
+    /// `runnext` task goes to the tail, after the yielded tasks whose turn
+    /// has come, and the head runs on a slice of its own.
     ///
     /// # Safety
     /// The caller owns the P.
-    pub(crate) unsafe fn runq_get(&self) -> Option<(Notified, bool)> {
+    pub(crate) unsafe fn runq_get(&self, inject: &Inject) -> Option<(Notified, bool)> {
         // SAFETY: the caller owns the P.
         let o = unsafe { self.owned() };
-        if o.runnext_streak < RUNNEXT_STREAK_MAX || o.local.is_empty() {
+        if o.runnext_streak < RUNNEXT_STREAK_MAX {
             if let Some(t) = self.take_runnext() {
                 o.runnext_streak += 1;
                 self.update_len(o);
                 return Some((t, true));
+            }
+        } else if let Some(t) = self.take_runnext() {
+            o.runnext_streak = 0;
+            release_yielded_into(o, inject, false);
+            if o.local.is_empty() {
+                // It would be the head: it runs now, on a new slice.
+                self.update_len(o);
+                return Some((t, false));
+            }
+            if o.local.push_back_or_overflow(t, inject) {
+                self.counters.add_owned(crate::metrics::Event::Overflows, 1);
             }
         }
         o.runnext_streak = 0;
@@ -276,16 +297,7 @@ impl P {
     pub(crate) unsafe fn release_yielded(&self, inject: &Inject, force: bool) -> usize {
         // SAFETY: the caller owns the P.
         let o = unsafe { self.owned() };
-        let popped = inject.popped();
-        let mut moved = 0;
-        while let Some((mark, _)) = o.yielded.front() {
-            if !force && *mark > popped && !inject.is_empty() {
-                break;
-            }
-            let (_, t) = o.yielded.pop_front().expect("front exists");
-            o.local.push_back_or_overflow(t, inject);
-            moved += 1;
-        }
+        let moved = release_yielded_into(o, inject, force);
         self.update_len(o);
         moved
     }
@@ -331,11 +343,18 @@ impl P {
         t
     }
 
-    /// Empties every queue of the P (shutdown; the P is not running).
+    /// Empties every queue of the P (shutdown, or a P removed by
+    /// `set_gomaxprocs`).
     ///
     /// # Safety
-    /// The caller owns the P or no M runs any more.
+    /// The caller owns the P: it is its M, or it took the P off the idle
+    /// list or retook it from a poll (status `RUNNING` with its id).
     pub(crate) unsafe fn drain(&self) -> Vec<Notified> {
+        let (owner, state) = self.status();
+        debug_assert_ne!(
+            state, P_POLLING,
+            "P drained while M {owner} polls a task on it"
+        );
         let mut out = Vec::new();
         out.extend(self.take_runnext());
         // SAFETY: per the caller.
@@ -347,6 +366,22 @@ impl P {
         self.update_len(o);
         out
     }
+}
+
+/// Moves the yielded tasks whose turn has come (all of them if `force`)
+/// to the tail of the local queue; returns how many moved.
+fn release_yielded_into(o: &mut Owned, inject: &Inject, force: bool) -> usize {
+    let popped = inject.popped();
+    let mut moved = 0;
+    while let Some((mark, _)) = o.yielded.front() {
+        if !force && *mark > popped && !inject.is_empty() {
+            break;
+        }
+        let (_, t) = o.yielded.pop_front().expect("front exists");
+        o.local.push_back_or_overflow(t, inject);
+        moved += 1;
+    }
+    moved
 }
 
 impl Drop for P {

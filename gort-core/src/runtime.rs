@@ -159,15 +159,16 @@ impl Builder {
     /// How long one poll may hold its P before the monitor hands the P (and
     /// the tasks queued on it) to another worker thread. Go's figure, and
     /// the default, is 10 ms. A longer value trades the latency of the
-    /// other tasks for fewer threads when polls legitimately run long.
-    /// `build` fails on zero.
+    /// other tasks for fewer threads when polls legitimately run long;
+    /// `Duration::MAX` turns hand-off off. `build` fails on zero.
     pub fn handoff_after(&mut self, d: Duration) -> &mut Builder {
         self.handoff_after = d;
         self
     }
 
-    /// Prints Go's `SCHED` line to stderr every `every` (`None`: off),
-    /// overriding `GORT_DEBUG=schedtrace=MS`.
+    /// Prints Go's `SCHED` line to stderr every `every` (`None` or zero:
+    /// off; a period past the clock's range, such as `Duration::MAX`,
+    /// never comes), overriding `GORT_DEBUG=schedtrace=MS`.
     pub fn schedtrace(&mut self, every: Option<Duration>) -> &mut Builder {
         self.schedtrace = Some(every.filter(|d| !d.is_zero()));
         self
@@ -350,7 +351,8 @@ impl Runtime {
 
     /// Shuts down, waiting at most `timeout` for threads still busy (a
     /// task stuck in a poll, a blocking closure); those are left to finish
-    /// on their own.
+    /// on their own. A timeout past the clock's range (`Duration::MAX`)
+    /// waits as long as they take.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.handle.shared.shutdown(Some(timeout));
         self.join_monitor();

@@ -490,11 +490,18 @@ impl Shared {
     /// Stops every M, cancels every remaining task (each future dropped
     /// exactly once), empties the queues, stops the blocking pool and the
     /// monitor. Waits at most `timeout` for threads (None: forever).
+    ///
+    /// A P's queues are only ever touched by its owner, here too: the
+    /// monitor is stopped (and has left its loop) before anything else, so
+    /// it retakes nothing; each P is then drained by whoever owns it — this
+    /// thread for the idle ones and those it retakes from a stuck poll, the
+    /// M itself for a P it holds as it exits.
     pub(crate) fn shutdown(self: &Arc<Self>, timeout: Option<Duration>) {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout past the clock's range waits forever, like `None`.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // Wake every sleeping M so it sees the flag and exits.
         {
             let mut s = self.idle.lock();
@@ -517,30 +524,28 @@ impl Shared {
             }
         }
         // A current-thread runtime's P is driven by a `block_on` thread,
-        // not an M: wait for it to let go of the P before its queues are
-        // drained. If it does not by the deadline (stuck in a poll), the
-        // queues stay as they are: the tasks are still cancelled below,
-        // only their queued references are left behind.
-        let p_free = self
-            .current_thread
-            .as_ref()
-            .is_none_or(|ct| ct.wait_not_driving(deadline));
+        // not an M: give it until the deadline to let go of the P (it sees
+        // the flag after its current task poll).
+        if let Some(ct) = &self.current_thread {
+            ct.wait_not_driving(deadline);
+        }
         // Cancel every task still alive; their futures drop here, on the
         // thread that shuts the runtime down.
         for t in self.owned.close_and_drain() {
             // SAFETY: `close_and_drain` handed us each task's list reference.
             unsafe { t.shutdown() };
         }
-        // Drop the queued references (the tasks are complete now). A future's
-        // Drop may have woken others into the global queue: drain until empty.
-        if p_free {
-            for p in self.procs.iter_all() {
-                // SAFETY: no M runs any more (they were joined), or the ones
-                // that timed out are past the shutdown check and hold no P;
-                // no `block_on` thread drives a P (`p_free`).
+        // Drop the queued references (the tasks are complete now) of every
+        // P this thread can own. A P still held by a thread that timed out
+        // is that thread's to drain (see `take_p_for_shutdown`).
+        for (i, p) in self.procs.iter_all().enumerate() {
+            if self.take_p_for_shutdown(i) {
+                // SAFETY: we own the P: taken off the idle list or retaken.
                 drop(unsafe { p.drain() });
             }
         }
+        // A future's Drop may have woken others into the global queue:
+        // drain until empty.
         loop {
             let v = self.inject.drain();
             if v.is_empty() {
@@ -553,6 +558,31 @@ impl Shared {
             t.shutdown();
         }
         self.driver.shutdown();
+    }
+}
+
+impl Shared {
+    /// Takes P `i` for shutdown to drain, the way anyone takes a P: off
+    /// the idle list (under the lock, so no M can get it afterwards), or
+    /// retaken with the monitor's CAS from an M stuck in a poll (whose
+    /// `acquire_in_poll` then fails: it never touches the P again). The P
+    /// is kept, never listed again. Returns false for a P that some thread
+    /// holds outside a poll — an M in scheduler code, one back from its
+    /// poll (the CAS lost), one just handed the P: that thread sees the
+    /// shutdown flag before it runs anything and drains the P itself as it
+    /// lets go of it (`M::drop_p_for_exit`). The monitor has stopped, so
+    /// it is none of them.
+    fn take_p_for_shutdown(&self, i: usize) -> bool {
+        let pp = &self.procs[i];
+        {
+            let mut s = self.idle.lock();
+            if self.idle.pidle_remove(&mut s, i) {
+                pp.set_owner(crate::processor::MONITOR_ID);
+                return true;
+            }
+        }
+        let (owner, state) = pp.status();
+        state == crate::processor::P_POLLING && pp.retake(owner)
     }
 }
 

@@ -5,7 +5,9 @@
 //!
 //! 1. `find_runnable`, in Go's order: the P's expired timers; every 61st
 //!    tick one task from the global queue first (so a P busy with its own
-//!    queue still serves the global one); `runnext`, then the local queue;
+//!    queue still serves the global one); `runnext` (at most
+//!    `RUNNEXT_STREAK_MAX` in a row, sharing one tick: see `processor.rs`),
+//!    then the local queue;
 //!    yielded tasks whose turn has come; a batch from the global queue; a
 //!    non-blocking poll of the driver; stealing — 4 rounds over the other Ps
 //!    in random order, half of a victim's queue, expired timers and
@@ -116,6 +118,11 @@ pub(crate) fn run_m(shared: Arc<Shared>, id: u64, first: Assignment) {
         }
     }
     m.drop_p_for_exit();
+    if shared.is_shutdown() {
+        // What this M pushed to the global queue after the shutdown
+        // thread emptied it (a poll that returned late).
+        while !shared.inject.drain().is_empty() {}
+    }
     CURRENT_M.with(|c| c.set(ptr::null()));
     m.unregister();
     shared.idle.lock().mcount -= 1;
@@ -462,7 +469,7 @@ impl M {
                 }
             }
             // SAFETY (this and the owner-only calls below): we own P `p`.
-            if let Some(x) = unsafe { pp.runq_get() } {
+            if let Some(x) = unsafe { pp.runq_get(inject) } {
                 return Some(x);
             }
             // Before a yielded task runs again, the driver gets its turn: a
@@ -475,7 +482,7 @@ impl M {
             if unsafe { pp.has_yielded() } && shared.poll_until.load(SeqCst) == 0 {
                 shared.driver.park(Some(Duration::ZERO));
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -483,7 +490,7 @@ impl M {
             // global queue when they yielded has been taken).
             if self.release_yielded(pp, false) {
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -497,7 +504,7 @@ impl M {
             }
             if self.release_yielded(pp, true) {
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -505,7 +512,7 @@ impl M {
             if shared.driver.has_waiters() && shared.poll_until.load(SeqCst) == 0 {
                 shared.driver.park(Some(Duration::ZERO));
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
                 if !inject.is_empty() {
@@ -527,7 +534,7 @@ impl M {
                 }
                 // Stolen timers may have readied tasks into our queue.
                 // SAFETY: we own P `p`.
-                if let Some(x) = unsafe { pp.runq_get() } {
+                if let Some(x) = unsafe { pp.runq_get(inject) } {
                     return Some(x);
                 }
             }
@@ -629,7 +636,7 @@ impl M {
                     if let Some(t) = &shared.timers {
                         t.run_expired(v);
                         // SAFETY: we own `pp`.
-                        if let Some((task, _)) = unsafe { pp.runq_get() } {
+                        if let Some((task, _)) = unsafe { pp.runq_get(&shared.inject) } {
                             return Some(task);
                         }
                     }
@@ -759,13 +766,29 @@ impl M {
         }
     }
 
-    /// Releases whatever P this M holds when it exits (shutdown).
+    /// Releases whatever P this M holds when it exits. On shutdown the M
+    /// first drains the P's queues itself: the shutdown thread cannot take
+    /// a P an M holds (see `Shared::take_p_for_shutdown`), and this M owns
+    /// it, so each queued reference is dropped exactly once.
     pub(crate) fn drop_p_for_exit(&self) {
-        if let Some(p) = self.p.take() {
+        if let Some(p) = self.p.get() {
             let shared = &*self.shared;
-            let mut s = shared.idle.lock();
-            shared.procs[p].set_idle();
-            shared.idle.pidle_put(&mut s, p);
+            let pp = &shared.procs[p];
+            let queued = if shared.is_shutdown() {
+                // SAFETY: we own the P (RUNNING with our id).
+                unsafe { pp.drain() }
+            } else {
+                Vec::new()
+            };
+            self.set_p(None);
+            {
+                let mut s = shared.idle.lock();
+                pp.set_idle();
+                shared.idle.pidle_put(&mut s, p);
+            }
+            // Dropped once the P is given up: a task's last reference may
+            // run its output's Drop, which may wake others.
+            drop(queued);
         }
         if self.spinning.replace(false) {
             self.shared.idle.dec_spinning();

@@ -270,6 +270,179 @@ fn runnext_ping_pong_pair_does_not_starve_the_local_queue() {
     );
 }
 
+/// One of a pair of tasks that wake each other forever through their
+/// wakers (a `runnext` ping-pong), until `stop` is set. `queue_local_at`:
+/// the exchange at which member 0 spawns a task, which lands in the local
+/// queue (the pair's next wake takes `runnext` from it) and then calls
+/// `yield_now` once.
+struct EndlessPingPong {
+    pair: Arc<Pair>,
+    me: usize,
+}
+
+struct Pair {
+    wakers: Mutex<[Option<Waker>; 2]>,
+    exchanges: AtomicUsize,
+    stop: AtomicBool,
+    queue_local_at: AtomicUsize,
+    local_spawned_at: AtomicUsize,
+    local_ran_at: AtomicUsize,
+    yielded_ran_at: AtomicUsize,
+}
+
+impl Pair {
+    fn new() -> Arc<Pair> {
+        Arc::new(Pair {
+            wakers: Mutex::new([None, None]),
+            exchanges: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            queue_local_at: AtomicUsize::new(usize::MAX),
+            local_spawned_at: AtomicUsize::new(usize::MAX),
+            local_ran_at: AtomicUsize::new(usize::MAX),
+            yielded_ran_at: AtomicUsize::new(usize::MAX),
+        })
+    }
+
+    /// Spawns both members from a task, so they live on that task's P.
+    fn start(self: &Arc<Pair>, handle: &Handle) -> [gort_core::JoinHandle<()>; 2] {
+        let pair = self.clone();
+        let spawner = handle.spawn(async move {
+            [0, 1].map(|me| {
+                gort_core::spawn(EndlessPingPong {
+                    pair: pair.clone(),
+                    me,
+                })
+            })
+        });
+        handle.block_on(spawner).unwrap()
+    }
+}
+
+impl Future for EndlessPingPong {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = &self.pair;
+        let mut wakers = p.wakers.lock().unwrap();
+        if p.stop.load(SeqCst) {
+            if let Some(w) = wakers[1 - self.me].take() {
+                w.wake();
+            }
+            return Poll::Ready(());
+        }
+        let n = p.exchanges.fetch_add(1, SeqCst);
+        if self.me == 0 && n >= p.queue_local_at.load(SeqCst) {
+            p.queue_local_at.store(usize::MAX, SeqCst);
+            p.local_spawned_at.store(n, SeqCst);
+            let pair = p.clone();
+            gort_core::spawn(async move {
+                pair.local_ran_at.store(pair.exchanges.load(SeqCst), SeqCst);
+                gort_core::yield_now().await;
+                pair.yielded_ran_at
+                    .store(pair.exchanges.load(SeqCst), SeqCst);
+            });
+        }
+        wakers[self.me] = Some(cx.waker().clone());
+        if let Some(w) = wakers[1 - self.me].take() {
+            w.wake();
+        }
+        Poll::Pending
+    }
+}
+
+/// How many exchanges a runnext pair may do before a task in the global
+/// queue runs: every 61st schedule tick takes from the global queue, and a
+/// tick covers one task from the local queue plus at most 3 (the runnext
+/// cap) that inherit its slice; a few more for the wake-up of the M.
+const GLOBAL_WAIT_BOUND: usize = 61 * (1 + 3) + 4;
+/// Same for a task in the local queue: the runnext cap, plus slack for the
+/// exchanges done while the task was being queued; and for a task that
+/// yielded while the global queue is empty (its turn comes at the end of
+/// the current slice).
+const LOCAL_WAIT_BOUND: usize = 8;
+
+/// `pairs` runnext pairs exchange forever on `procs` Ps (pair k started
+/// once pair k-1 runs, so it goes to an idle P if there is one); then a
+/// task injected from outside and a task queued on a pair's P both run
+/// while every pair is still exchanging, and so does the local task after
+/// a `yield_now`.
+fn runnext_pairs_let_injected_and_local_tasks_run(procs: usize, pairs: usize) {
+    let rt = rt(procs);
+    let handle = rt.handle().clone();
+    let all: Vec<Arc<Pair>> = (0..pairs).map(|_| Pair::new()).collect();
+    // Stops the pairs even when an assertion fails, so the runtime's drop
+    // can join its Ms.
+    struct StopOnDrop(Vec<Arc<Pair>>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                p.stop.store(true, SeqCst);
+            }
+        }
+    }
+    let _stop = StopOnDrop(all.clone());
+    let mut joins = Vec::new();
+    for pair in &all {
+        joins.extend(pair.start(&handle));
+        block_until(Duration::from_secs(30), || {
+            pair.exchanges.load(SeqCst) > 1000
+        });
+    }
+    for _ in 0..5 {
+        let ran = Arc::new(Mutex::new(None::<Vec<usize>>));
+        let (r2, a2) = (ran.clone(), all.clone());
+        let h = handle.spawn(async move {
+            *r2.lock().unwrap() = Some(a2.iter().map(|p| p.exchanges.load(SeqCst)).collect());
+        });
+        // Read after the push: a late read only shrinks the wait counted.
+        let before: Vec<usize> = all.iter().map(|p| p.exchanges.load(SeqCst)).collect();
+        block_until(Duration::from_secs(30), || h.is_finished());
+        let ran_at = ran.lock().unwrap().clone().expect("the injected task ran");
+        for (k, (at, from)) in ran_at.iter().zip(&before).enumerate() {
+            let waited = at.saturating_sub(*from);
+            assert!(
+                waited <= GLOBAL_WAIT_BOUND,
+                "the injected task waited {waited} exchanges of pair {k}"
+            );
+        }
+    }
+    for pair in &all {
+        pair.queue_local_at
+            .store(pair.exchanges.load(SeqCst), SeqCst);
+        block_until(Duration::from_secs(30), || {
+            pair.local_ran_at.load(SeqCst) != usize::MAX
+        });
+        let waited = pair.local_ran_at.load(SeqCst) - pair.local_spawned_at.load(SeqCst);
+        assert!(
+            waited <= LOCAL_WAIT_BOUND,
+            "the local task waited {waited} exchanges"
+        );
+        block_until(Duration::from_secs(30), || {
+            pair.yielded_ran_at.load(SeqCst) != usize::MAX
+        });
+        let waited = pair.yielded_ran_at.load(SeqCst) - pair.local_ran_at.load(SeqCst);
+        assert!(
+            waited <= LOCAL_WAIT_BOUND,
+            "the yielded task waited {waited} exchanges"
+        );
+    }
+    // The pairs exchanged all along (neither has returned): stop them.
+    assert!(joins.iter().all(|j| !j.is_finished()));
+    drop(_stop);
+    for j in joins {
+        handle.block_on(j).unwrap();
+    }
+}
+
+#[test]
+fn runnext_ping_pong_pair_on_one_p_lets_an_injected_and_a_local_task_run() {
+    runnext_pairs_let_injected_and_local_tasks_run(1, 1);
+}
+
+#[test]
+fn runnext_ping_pong_pairs_on_two_ps_let_an_injected_and_a_local_task_run() {
+    runnext_pairs_let_injected_and_local_tasks_run(2, 2);
+}
+
 #[test]
 fn task_blocking_its_thread_does_not_stop_the_other_tasks_of_its_p() {
     let rt = rt(1);
@@ -610,4 +783,123 @@ fn runtimes_built_and_dropped_in_a_loop_always_shut_down() {
         drop(rt);
         assert!(n.load(SeqCst) <= 4);
     }
+}
+
+/// A future that counts its polls (and those after `shut` was set) and
+/// its drops, and stays pending. Task 0 releases the blocked poll from its
+/// drop when `release_on_drop` holds the barrier.
+struct Tracked {
+    id: usize,
+    log: Arc<ShutdownLog>,
+}
+
+struct ShutdownLog {
+    shut: AtomicBool,
+    polls_after_shutdown: AtomicUsize,
+    drops: Vec<AtomicUsize>,
+    release_on_drop: Mutex<Option<Arc<std::sync::Barrier>>>,
+}
+
+impl Future for Tracked {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.log.shut.load(SeqCst) {
+            self.log.polls_after_shutdown.fetch_add(1, SeqCst);
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.log.drops[self.id].fetch_add(1, SeqCst);
+        if self.id == 0 {
+            if let Some(b) = self.log.release_on_drop.lock().unwrap().take() {
+                self.log.shut.store(true, SeqCst);
+                b.wait();
+            }
+        }
+    }
+}
+
+/// Shutdown gives up on an M whose task blocks its thread in a poll, with
+/// eight tasks queued on that M's P. The poll is released after the
+/// shutdown returns, or while it cancels the tasks (from a cancelled
+/// future's drop, so the M runs again while the shutdown thread is still
+/// at work); the task then spawns a task and wakes itself, so the M wants
+/// its P, before returning. `shut_down` is `shutdown_timeout(short)` or
+/// `shutdown_background`.
+fn shutdown_past_a_stuck_poll(shut_down: impl FnOnce(Runtime), release_during_shutdown: bool) {
+    const QUEUED: usize = 8;
+    // Ids: 0..8 the queued tasks, 8 the blocked one, 9 spawned after.
+    let release = Arc::new(std::sync::Barrier::new(2));
+    let log = Arc::new(ShutdownLog {
+        shut: AtomicBool::new(false),
+        polls_after_shutdown: AtomicUsize::new(0),
+        drops: (0..QUEUED + 2).map(|_| AtomicUsize::new(0)).collect(),
+        release_on_drop: Mutex::new(release_during_shutdown.then(|| release.clone())),
+    });
+    let rt = rt_without_handoff(1);
+    let handle = rt.handle().clone();
+    let (blocked_tx, blocked_rx) = std::sync::mpsc::channel::<()>();
+    let (l2, r2) = (log.clone(), release.clone());
+    rt.spawn(async move {
+        for id in 0..QUEUED {
+            // Onto this P (runnext, then the local queue).
+            drop(gort_core::spawn(Tracked {
+                id,
+                log: l2.clone(),
+            }));
+        }
+        let _me = Tracked {
+            id: QUEUED,
+            log: l2.clone(),
+        };
+        std::future::poll_fn(move |cx| {
+            blocked_tx.send(()).unwrap();
+            r2.wait();
+            // Back from the blocking call: the M wants its P.
+            drop(gort_core::spawn(Tracked {
+                id: QUEUED + 1,
+                log: l2.clone(),
+            }));
+            cx.waker().wake_by_ref();
+            Poll::<()>::Pending
+        })
+        .await;
+    });
+    blocked_rx.recv().unwrap();
+    shut_down(rt);
+    for id in 0..QUEUED {
+        assert_eq!(log.drops[id].load(SeqCst), 1, "queued task {id}");
+    }
+    if !release_during_shutdown {
+        log.shut.store(true, SeqCst);
+        release.wait();
+    }
+    // Its poll returns Pending: the cancellation recorded at shutdown
+    // drops its future then, on the M.
+    block_until(Duration::from_secs(30), || {
+        log.drops[QUEUED].load(SeqCst) == 1
+    });
+    // The task it spawned after the shutdown was dropped at once.
+    block_until(Duration::from_secs(30), || {
+        log.drops[QUEUED + 1].load(SeqCst) == 1
+    });
+    // The M has exited: whatever it could have polled, it has.
+    block_until(Duration::from_secs(30), || handle.metrics().workers == 0);
+    assert_eq!(log.polls_after_shutdown.load(SeqCst), 0);
+    for (id, d) in log.drops.iter().enumerate() {
+        assert_eq!(d.load(SeqCst), 1, "task {id}");
+    }
+}
+
+#[test]
+fn shutdown_timeout_past_a_stuck_poll_drops_every_task_once_and_polls_none_after() {
+    shutdown_past_a_stuck_poll(|rt| rt.shutdown_timeout(Duration::from_millis(20)), false);
+}
+
+#[test]
+fn shutdown_background_racing_a_returning_poll_drops_every_task_once_and_polls_none_after() {
+    shutdown_past_a_stuck_poll(|rt| rt.shutdown_background(), true);
 }

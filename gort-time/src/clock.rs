@@ -104,13 +104,17 @@ impl Clock {
         }
     }
 
-    /// Moves a paused clock forward by `d`. Returns false if not paused.
+    /// Moves a paused clock forward by `d`, stopping at the end of its
+    /// range (a plain add would wrap it round to the past). Returns false
+    /// if not paused.
     pub(crate) fn advance(&self, d: Duration) -> bool {
         let _g = self.lock();
         if !self.paused.load(Acquire) {
             return false;
         }
-        self.frozen.fetch_add(dur_ns(d), SeqCst);
+        // The lock serialises every writer of `frozen`.
+        let to = self.frozen.load(Acquire).saturating_add(dur_ns(d));
+        self.frozen.store(to, SeqCst);
         true
     }
 

@@ -66,7 +66,8 @@ pub fn resume() {
     current_driver_or_panic("resume", |d| d.clock.resume());
 }
 
-/// Moves a paused clock forward by `d`, fires the timers that became due,
+/// Moves a paused clock forward by `d` (at most to the end of the clock's
+/// range, ~584 years from its start), fires the timers that became due,
 /// and yields so their tasks run.
 ///
 /// # Panics

@@ -133,9 +133,10 @@ impl TcpSocket {
         self.inner.keepalive()
     }
 
-    /// Sets `SO_LINGER`.
+    /// Sets `SO_LINGER` (whole seconds, at most `c_int::MAX`: a longer
+    /// linger is capped).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        self.inner.set_linger(linger)
+        self.inner.set_linger(crate::tcp::clamp_linger(linger))
     }
 
     /// Sets `SO_LINGER` to zero: closing the stream sends a reset.

@@ -74,7 +74,9 @@ impl TcpStream {
 
     /// Like [`TcpStream::connect`] for one address, failing with
     /// `TimedOut` if the connection is not established within `timeout`
-    /// (std's `TcpStream::connect_timeout`, as an async function).
+    /// (std's `TcpStream::connect_timeout`, as an async function). A
+    /// timeout past the clock's range, such as `Duration::MAX`, never
+    /// expires.
     ///
     /// ```
     /// use std::time::Duration;
@@ -89,7 +91,8 @@ impl TcpStream {
     pub async fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         let s = mio::net::TcpStream::connect(*addr)?;
         let fd = PollFd::with_readiness(s, Ready::EMPTY)?;
-        fd.set_deadline(Direction::Write, Some(Instant::now() + timeout))?;
+        // A timeout past the clock's range never expires (as `sleep`).
+        fd.set_deadline(Direction::Write, Instant::now().checked_add(timeout))?;
         wait_connected(&fd).await?;
         fd.set_deadline(Direction::Write, None)?;
         Ok(TcpStream { io: fd })
@@ -187,7 +190,8 @@ impl TcpStream {
     }
 
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes closing the socket
-    /// send a reset instead of a FIN.
+    /// send a reset instead of a FIN. The kernel counts whole seconds in a
+    /// C `int`: a longer linger is capped at `c_int::MAX` seconds.
     ///
     /// ```
     /// # gort::runtime::Runtime::new()?.block_on(async {
@@ -205,7 +209,7 @@ impl TcpStream {
     /// # Ok::<_, std::io::Error>(())
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+        socket2::SockRef::from(self.io.get_ref()).set_linger(crate::tcp::clamp_linger(linger))
     }
 
     /// Sets `SO_LINGER` to zero: closing the socket sends a reset
